@@ -1,0 +1,51 @@
+# The README's two commands are `make run` and `make test`; everything else supports them.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+MIGRATIONS := sql/migrations
+# pbl's rollbacks drop what their migration made; these rules would flag every one of them
+SQUAWK_ROLLBACK_EXCLUDE := ban-drop-table,ban-drop-column,ban-drop-database,ban-drop-not-null
+
+.PHONY: install install-dev run test lint lint-sql bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[embedded]'
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[embedded,dev]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+run: $(VENV)/.installed
+	$(BIN)/pbl local start
+	$(BIN)/pbl migrate
+	$(BIN)/pbl migrate status
+
+test: lint
+	$(BIN)/pytest
+
+lint: $(VENV)/.installed-dev lint-sql
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+# squawk: transactional migrations are linted as running inside a transaction
+lint-sql: $(VENV)/.installed-dev
+	@set -e; for f in $(MIGRATIONS)/*.sql; do \
+	  [ -e "$$f" ] || continue; \
+	  case "$$f" in *.rollback.sql) exclude="--exclude=$(SQUAWK_ROLLBACK_EXCLUDE)";; *) exclude="";; esac; \
+	  if head -n 5 "$$f" | grep -qi '^-- *transactional: *false'; then tx=""; else tx="--assume-in-transaction"; fi; \
+	  $(BIN)/squawk --pg-version=13.0 $$tx $$exclude "$$f"; \
+	done; echo "squawk: $(MIGRATIONS) clean"
+
+bench: $(VENV)/.installed-dev
+	@set -e; for f in bench/*.py; do [ -e "$$f" ] || continue; $(BIN)/python "$$f"; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dist build

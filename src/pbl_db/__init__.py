@@ -1,0 +1,3 @@
+"""pbl: schema-and-operations toolkit for the Bun Payment Linker PostgreSQL database."""
+
+__version__ = "0.1.0"

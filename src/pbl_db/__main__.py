@@ -1,0 +1,3 @@
+from pbl_db.cli import run
+
+run()

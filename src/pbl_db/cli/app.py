@@ -1,0 +1,48 @@
+"""The root Typer app. Sub-apps import their heavy dependencies inside commands only."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from pbl_db import __version__
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"pbl {__version__}")
+        raise typer.Exit()
+
+
+def build_app() -> typer.Typer:
+    from pbl_db.cli import local, migrate
+
+    app = typer.Typer(
+        name="pbl",
+        help="Schema and operations toolkit for the Bun Payment Linker database.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        epilog="Exit codes: 0 ok, 1 failed, 2 usage or configuration, 3 cannot connect, "
+        "4 refused for safety, 5 busy (lock not available), 130 interrupted.",
+    )
+
+    @app.callback()
+    def root(
+        version: Annotated[
+            bool,
+            typer.Option(
+                "--version", callback=_show_version, is_eager=True, help="Print the version."
+            ),
+        ] = False,
+        debug: Annotated[
+            bool, typer.Option("--debug", help="Show tracebacks on errors (or PBL_DEBUG=1).")
+        ] = False,
+    ) -> None:
+        """Exit codes: 0 ok, 1 failed, 2 usage/configuration, 3 cannot connect,
+        4 refused for safety, 5 busy (lock not available), 130 interrupted."""
+
+    app.add_typer(migrate.app, name="migrate")
+    app.add_typer(local.app, name="local")
+    return app

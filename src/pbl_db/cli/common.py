@@ -1,0 +1,71 @@
+"""Options shared by commands, the target notice, and the one renderer for table and JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from pbl_db.connection import Target
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="Target database URL; else DATABASE_URL, the libpq environment (PGHOST...), "
+        "then the embedded server.",
+        show_default=False,
+    ),
+]
+SqlDir = Annotated[
+    str | None,
+    typer.Option(
+        "--sql-dir", help="SQL directory holding migrations/ (or PBL_SQL_DIR).", show_default=False
+    ),
+]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would be done; change nothing.")]
+
+
+def say(message: str) -> None:
+    """A progress or notice line: stderr, so stdout stays clean for --json."""
+    print(f"pbl: {message}", file=sys.stderr, flush=True)
+
+
+def target(database_url: str | None) -> Target:
+    """Resolve the target and say which one this run uses (once, on stderr)."""
+    from pbl_db.connection import resolve_target
+
+    resolved = resolve_target(database_url)
+    if not os.environ.get("PBL_QUIET"):
+        say(resolved.notice())
+    return resolved
+
+
+def render(
+    rows: Sequence[Mapping[str, Any]] | Mapping[str, Any],
+    *,
+    as_json: bool,
+    columns: Sequence[tuple[str, str]] = (),
+    title: str | None = None,
+) -> None:
+    """Print rows as a rich table (columns = (key, header) pairs) or as JSON."""
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2, default=str))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False)
+    items = [rows] if isinstance(rows, Mapping) else list(rows)
+    cols = list(columns) or [(key, key) for key in (items[0] if items else {})]
+    for _, header in cols:
+        table.add_column(header)
+    for item in items:
+        table.add_row(*("" if item.get(key) is None else str(item.get(key)) for key, _ in cols))
+    Console(width=None if sys.stdout.isatty() else 200).print(table)

@@ -1,0 +1,239 @@
+"""Which database pbl talks to, and opening connections to it with clear errors.
+
+Resolution order: --database-url, DATABASE_URL, the libpq environment (PGHOST, PGSERVICE, ...),
+then the embedded server. PBL_ENV=production requires a verified TLS connection.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pbl_db.errors import ConfigError, ConnectError, RefusedError
+
+if TYPE_CHECKING:
+    import psycopg
+
+LIBPQ_TARGET_VARS = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE")
+URL_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
+DEFAULT_CONNECT_TIMEOUT = 5
+STRONG_SSLMODES = ("verify-full", "verify-ca")
+SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A resolved connection target. `conninfo` may hold a password: never print it."""
+
+    conninfo: str
+    source: str  # "--database-url", "DATABASE_URL", "libpq environment" or "embedded"
+
+    def describe(self, environ: Mapping[str, str] | None = None) -> str:
+        """user@host:port/dbname, without the password."""
+        return describe_conninfo(self.conninfo, environ)
+
+    def notice(self) -> str:
+        """The one line that tells the operator which database this run uses."""
+        if self.source == "embedded":
+            return (
+                f"using the embedded PostgreSQL ({self.describe()}); "
+                "set DATABASE_URL or --database-url for another server"
+            )
+        return f"using {self.describe()} (from {self.source})"
+
+
+def is_production(environ: Mapping[str, str] | None = None) -> bool:
+    env = os.environ if environ is None else environ
+    return env.get("PBL_ENV", "").strip().lower() in ("production", "prod")
+
+
+def _normalise_url(url: str) -> str:
+    url = url.strip()
+    if "://" in url:
+        scheme, rest = url.split("://", 1)
+        if scheme.lower() not in URL_SCHEMES:
+            raise ConfigError(
+                f"database URL has scheme {scheme!r}",
+                "use postgresql://user@host:port/dbname (or a libpq key=value string)",
+            )
+        url = "postgresql://" + rest
+    return url
+
+
+def parse_conninfo(conninfo: str) -> dict[str, Any]:
+    """Parse a URL or key=value string; a malformed one is a ConfigError."""
+    from psycopg import ProgrammingError
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        params = conninfo_to_dict(conninfo)
+    except ProgrammingError as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else "cannot be parsed"
+        raise ConfigError(
+            f"malformed database URL: {detail}",
+            "expected postgresql://user@host:port/dbname or 'host=... dbname=...'",
+        ) from None
+    sslmode = params.get("sslmode")
+    if sslmode is not None and str(sslmode) not in SSLMODES:
+        raise ConfigError(
+            f"malformed database URL: sslmode={sslmode}", f"use one of {', '.join(SSLMODES)}"
+        )
+    port = str(params.get("port") or "")
+    if port and not all(p.strip().isdigit() for p in port.split(",")):
+        raise ConfigError(f"malformed database URL: port {port!r}", "the port must be a number")
+    return params
+
+
+def describe_conninfo(conninfo: str, environ: Mapping[str, str] | None = None) -> str:
+    env = os.environ if environ is None else environ
+    try:
+        params = parse_conninfo(conninfo)
+    except ConfigError:
+        return "<unparsable URL>"
+    if "service" in params or "PGSERVICE" in env:
+        return f"service {params.get('service') or env.get('PGSERVICE')}"
+    user = params.get("user") or env.get("PGUSER") or _os_user()
+    host = params.get("host") or params.get("hostaddr") or env.get("PGHOST") or "local socket"
+    port = params.get("port") or env.get("PGPORT") or "5432"
+    dbname = params.get("dbname") or env.get("PGDATABASE") or user
+    if str(host).startswith("/"):
+        return f"{user}@{dbname} (socket {host})"
+    return f"{user}@{host}:{port}/{dbname}"
+
+
+def _os_user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "?"
+
+
+def resolve_target(
+    database_url: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    allow_embedded: bool = True,
+) -> Target:
+    """Pick the target in DESIGN.md's order and check it against the production TLS rule."""
+    env = os.environ if environ is None else environ
+    if database_url:
+        target = Target(_normalise_url(database_url), "--database-url")
+    elif env.get("DATABASE_URL"):
+        target = Target(_normalise_url(env["DATABASE_URL"]), "DATABASE_URL")
+    elif any(env.get(var) for var in LIBPQ_TARGET_VARS):
+        target = Target("", "libpq environment")
+    elif is_production(env):
+        raise ConfigError(
+            "PBL_ENV=production and no database is configured",
+            "set DATABASE_URL or --database-url (the embedded server is for development)",
+        )
+    elif allow_embedded and env.get("PBL_EMBEDDED", "on").lower() not in ("off", "0", "no"):
+        from pbl_db import embedded
+
+        target = Target(embedded.ensure_database(), "embedded")
+    else:
+        raise ConfigError(
+            "no database configured (and the embedded fallback is off)",
+            "set DATABASE_URL, --database-url or PGHOST",
+        )
+    parse_conninfo(target.conninfo)
+    check_tls_policy(target.conninfo, env)
+    return target
+
+
+def check_tls_policy(conninfo: str, environ: Mapping[str, str] | None = None) -> None:
+    """In production, refuse anything weaker than a verified TLS connection."""
+    env = os.environ if environ is None else environ
+    if not is_production(env):
+        return
+    minimum = env.get("PBL_TLS_MINIMUM", "verify-full").strip().lower()
+    if minimum not in STRONG_SSLMODES:
+        raise ConfigError(
+            f"PBL_TLS_MINIMUM={minimum!r} is not allowed in production",
+            "use verify-full (default) or verify-ca",
+        )
+    params = parse_conninfo(conninfo)
+    sslmode = (params.get("sslmode") or env.get("PGSSLMODE") or "").lower()
+    host = str(params.get("host") or env.get("PGHOST") or "")
+    if sslmode and sslmode not in STRONG_SSLMODES[: STRONG_SSLMODES.index(minimum) + 1]:
+        raise RefusedError(
+            f"PBL_ENV=production requires a verified TLS connection, but sslmode={sslmode}",
+            f"use sslmode={minimum} with sslrootcert (PBL_TLS_MINIMUM=verify-ca relaxes the "
+            "host-name check)",
+        )
+    if not host or host.startswith("/"):
+        raise RefusedError(
+            "PBL_ENV=production requires a verified TLS connection, but the target is a local "
+            "socket",
+            "connect by host name with sslmode=verify-full",
+        )
+
+
+def connection_kwargs(conninfo: str, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Defaults pbl adds unless the URL or environment says otherwise."""
+    env = os.environ if environ is None else environ
+    params = parse_conninfo(conninfo)
+    extra: dict[str, Any] = {}
+    if "connect_timeout" not in params and not env.get("PGCONNECT_TIMEOUT"):
+        extra["connect_timeout"] = DEFAULT_CONNECT_TIMEOUT
+    if "application_name" not in params and not env.get("PGAPPNAME"):
+        extra["application_name"] = "pbl"
+    if is_production(env) and "sslmode" not in params and not env.get("PGSSLMODE"):
+        extra["sslmode"] = env.get("PBL_TLS_MINIMUM", "verify-full")
+    return extra
+
+
+def connect(
+    target: Target | str, *, autocommit: bool = True, **overrides: Any
+) -> psycopg.Connection[Any]:
+    """Open a psycopg connection; failures become one-line ConnectErrors."""
+    import psycopg
+
+    conninfo = target.conninfo if isinstance(target, Target) else target
+    check_tls_policy(conninfo)
+    kwargs = {**connection_kwargs(conninfo), **overrides}
+    try:
+        return psycopg.connect(conninfo, autocommit=autocommit, **kwargs)
+    except psycopg.OperationalError as exc:
+        raise connect_error(exc, describe_conninfo(conninfo)) from None
+
+
+def connect_error(exc: Exception, where: str) -> ConnectError:
+    """Turn libpq's multi-line failure text into one line with a fix."""
+    text = str(exc)
+    detail = _first_reason(text)
+    low = text.lower()
+    if "password authentication failed" in low or "no password supplied" in low:
+        hint = "check the password (URL, PGPASSWORD or ~/.pgpass) and the user name"
+        detail = "authentication failed"
+    elif "does not exist" in low and "database" in low:
+        hint = "create it (createdb) or point --database-url / DATABASE_URL at an existing one"
+    elif "role" in low and "does not exist" in low:
+        hint = "check the user name in the URL or PGUSER"
+    elif "ssl" in low or "certificate" in low:
+        hint = "check sslmode, sslrootcert and the server certificate"
+    elif "timeout expired" in low:
+        hint = "check the host, port and firewall; the server did not answer in time"
+    else:
+        hint = "check the host and port, and that the server is running"
+    return ConnectError(f"cannot connect to {where}: {detail}", hint)
+
+
+def _first_reason(text: str) -> str:
+    """The most specific clause of a libpq error, e.g. 'Connection refused'."""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.lower().startswith("is the server running"):
+            continue
+        if line.startswith("connection failed:"):
+            line = line[len("connection failed:") :].strip()
+        if " failed: " in line:
+            line = line.rsplit(" failed: ", 1)[1]
+        if line.startswith("FATAL:"):
+            line = line[len("FATAL:") :].strip()
+        return line.rstrip(".")
+    return "unknown error"

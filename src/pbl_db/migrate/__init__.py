@@ -1,0 +1,1 @@
+"""The migration engine behind `pbl migrate` (yoyo-migrations underneath)."""

@@ -1,0 +1,469 @@
+"""Apply and roll back migrations on yoyo's psycopg backend, the way a DBA needs it done.
+
+What pbl adds to yoyo:
+- one connection per run, holding a session advisory lock: concurrent runs serialize, and a
+  killed run's lock goes with its connection (yoyo's lock row would survive a SIGKILL);
+- each transactional migration, its yoyo bookkeeping and its checksum commit together, so a
+  run killed mid-migration leaves nothing half-applied;
+- lock_timeout / statement_timeout per migration;
+- a sha256 of each applied file (yoyo hashes the file name only), so edits are caught as drift.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, redirect_stdout
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from yoyo.backends.core.postgresql import PostgresqlPsycopgBackend
+from yoyo.connections import DatabaseURI
+from yoyo.migrations import default_migration_table
+
+from pbl_db import queries
+from pbl_db.connection import Target, connect
+from pbl_db.errors import BusyError, ConfigError, OperationFailed, RefusedError
+from pbl_db.migrate.source import MigrationFile, load_migrations
+
+EventSink = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Settings:
+    lock_timeout: str = "5s"
+    statement_timeout: str = "15min"
+    lock_wait: float = 300.0  # seconds to wait for another pbl migrate run
+
+
+@dataclass(frozen=True)
+class MigrationStatus:
+    id: str
+    state: str  # applied | pending | drifted | missing
+    applied_at: datetime | None
+    sha256: str | None  # of the file on disk
+    recorded_sha256: str | None  # recorded when applied (None: applied before pbl tracked it)
+    transactional: bool | None
+    detail: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["applied_at"] = self.applied_at.isoformat() if self.applied_at else None
+        return data
+
+
+@dataclass(frozen=True)
+class StepResult:
+    id: str
+    seconds: float
+
+
+def normalise_timeout(value: str) -> str:
+    """'5' means 5 s (PostgreSQL alone would read ms); units pass through: 500ms, 2min, 0."""
+    value = value.strip()
+    if not value:
+        raise ConfigError("empty timeout", "use e.g. 5s, 500ms, 2min or 0 for none")
+    return f"{value}s" if value.isdigit() and value != "0" else value
+
+
+class _Backend(PostgresqlPsycopgBackend):  # type: ignore[misc]
+    """yoyo's psycopg backend on a connection pbl opened (no password in a URI)."""
+
+    def __init__(self, conninfo: str, dbname: str) -> None:
+        self._pbl_conninfo = conninfo
+        uri = DatabaseURI("postgresql+psycopg", None, None, None, None, dbname, {})
+        super().__init__(uri, default_migration_table)
+        self.has_transactional_ddl = True
+
+    def connect(self, dburi: Any) -> psycopg.Connection[Any]:
+        return connect(self._pbl_conninfo, autocommit=True)
+
+    def copy(self) -> _Backend:
+        return _Backend(self._pbl_conninfo, self.uri.database)
+
+    @contextmanager
+    def lock(self, timeout: int = 10) -> Iterator[None]:
+        # pbl holds its advisory lock for the whole run; yoyo's lock table is not used
+        yield
+
+    @contextmanager
+    def disable_transactions(self) -> Iterator[None]:
+        # the connection is in autocommit and no transaction is open: nothing to undo
+        yield
+
+
+class Migrator:
+    """Reads migration state and changes it; returns data, never prints."""
+
+    def __init__(
+        self,
+        target: Target | str,
+        directory: Path,
+        settings: Settings | None = None,
+        on_event: EventSink | None = None,
+    ) -> None:
+        self.conninfo = target.conninfo if isinstance(target, Target) else target
+        self.directory = directory
+        self.settings = settings or Settings()
+        self.emit: EventSink = on_event or (lambda _msg: None)
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def files(self) -> list[MigrationFile]:
+        return load_migrations(self.directory)
+
+    def status(self) -> list[MigrationStatus]:
+        files = self.files()
+        with connect(self.conninfo) as conn:
+            applied, recorded = _read_state(conn)
+        return _statuses(files, applied, recorded)
+
+    def plan(self, target_id: str | None = None) -> list[MigrationFile]:
+        """Pending migrations up to target_id; touches nothing."""
+        files = self.files()
+        with connect(self.conninfo) as conn:
+            applied, recorded = _read_state(conn)
+        _refuse_drift(_statuses(files, applied, recorded))
+        return _pending(files, applied, target_id)
+
+    def plan_rollback(self, count: int | None = 1, to: str | None = None) -> list[MigrationFile]:
+        """Applied migrations that a rollback would undo, newest first; touches nothing."""
+        files = self.files()
+        with connect(self.conninfo) as conn:
+            applied, recorded = _read_state(conn)
+        return _rollback_plan(files, applied, recorded, count, to)
+
+    # ---- changing ------------------------------------------------------------------------
+
+    def apply(self, target_id: str | None = None) -> list[StepResult]:
+        files = self.files()
+        with self._locked_backend() as backend:
+            conn = backend.connection
+            applied, recorded = _read_state(conn)
+            statuses = _statuses(files, applied, recorded)
+            _refuse_drift(statuses)
+            self._adopt_unrecorded(conn, files, applied, recorded)
+            done = []
+            for migration in _pending(files, applied, target_id):
+                self.emit(f"applying {migration.id}")
+                started = time.monotonic()
+                self._run(backend, migration, "apply")
+                done.append(StepResult(migration.id, time.monotonic() - started))
+                self.emit(f"applied {migration.id} in {done[-1].seconds:.2f}s")
+            return done
+
+    def rollback(self, count: int | None = 1, to: str | None = None) -> list[StepResult]:
+        files = self.files()
+        with self._locked_backend() as backend:
+            applied, recorded = _read_state(backend.connection)
+            done = []
+            for migration in _rollback_plan(files, applied, recorded, count, to):
+                self.emit(f"rolling back {migration.id}")
+                started = time.monotonic()
+                self._run(backend, migration, "rollback")
+                done.append(StepResult(migration.id, time.monotonic() - started))
+                self.emit(f"rolled back {migration.id} in {done[-1].seconds:.2f}s")
+            return done
+
+    def accept(self, migration_id: str) -> MigrationStatus:
+        """Record the current checksums of an applied migration after its edit was reviewed."""
+        files = {f.id: f for f in self.files()}
+        with self._locked_backend() as backend:
+            conn = backend.connection
+            applied, _ = _read_state(conn)
+            if migration_id not in applied:
+                raise ConfigError(
+                    f"migration {migration_id} is not applied", "only applied ones can be accepted"
+                )
+            if migration_id not in files:
+                raise ConfigError(
+                    f"migration {migration_id} has no file in {self.directory}",
+                    "restore the file first",
+                )
+            _record_checksum(conn, files[migration_id])
+            applied, recorded = _read_state(conn)
+        return next(
+            s for s in _statuses(list(files.values()), applied, recorded) if s.id == migration_id
+        )
+
+    # ---- internals -----------------------------------------------------------------------
+
+    @contextmanager
+    def _locked_backend(self) -> Iterator[_Backend]:
+        dbname = str(psycopg.conninfo.conninfo_to_dict(self.conninfo).get("dbname") or "")
+        backend = _Backend(self.conninfo, dbname)
+        conn: psycopg.Connection[Any] = backend.connection
+        try:
+            if conn.info.server_version >= 140000:
+                conn.execute(queries.load("set_client_check_interval"))
+            self._acquire_lock(conn)
+            try:
+                backend.ensure_internal_schema_updated()
+                backend._internal_schema_updated = True
+                conn.execute(queries.load("create_migration_checksum_table"))
+                yield backend
+            finally:
+                if (
+                    not conn.closed
+                    and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+                ):
+                    conn.execute(queries.load("release_migrate_lock"))
+        finally:
+            conn.close()
+
+    def _acquire_lock(self, conn: psycopg.Connection[Any]) -> None:
+        deadline = time.monotonic() + self.settings.lock_wait
+        announced = False
+        while True:
+            row = conn.execute(queries.load("try_migrate_lock")).fetchone()
+            if row and row[0]:
+                return
+            cur = conn.cursor(row_factory=dict_row)
+            holder = cur.execute(queries.load("get_migrate_lock_holder")).fetchone()
+            app = holder["application_name"] if holder else ""
+            who = (
+                f"backend pid {holder['pid']}, {app or 'no application name'}, "
+                f"from {holder['client']}, since {holder['backend_start']:%Y-%m-%d %H:%M:%S%z}"
+                if holder
+                else "a session that just finished"
+            )
+            if time.monotonic() >= deadline:
+                raise BusyError(
+                    f"another pbl migrate run holds the migration lock ({who})",
+                    "wait for it to finish and retry; --lock-wait sets how long to wait",
+                )
+            if not announced:
+                self.emit(f"waiting for another pbl migrate run ({who})")
+                announced = True
+            time.sleep(0.2)
+
+    def _adopt_unrecorded(
+        self,
+        conn: psycopg.Connection[Any],
+        files: list[MigrationFile],
+        applied: dict[str, datetime],
+        recorded: dict[str, tuple[str, str]],
+    ) -> None:
+        for migration in files:
+            if migration.id in applied and migration.id not in recorded:
+                _record_checksum(conn, migration)
+                self.emit(f"recorded checksum of {migration.id} (applied before pbl tracked it)")
+
+    def _run(self, backend: _Backend, migration: MigrationFile, direction: str) -> None:
+        conn: psycopg.Connection[Any] = backend.connection
+        timeouts = {
+            "lock_timeout": normalise_timeout(self.settings.lock_timeout),
+            "statement_timeout": normalise_timeout(self.settings.statement_timeout),
+        }
+        try:
+            if migration.transactional:
+                with backend.transaction():
+                    conn.execute(
+                        queries.load("set_migration_timeouts"), {**timeouts, "is_local": True}
+                    )
+                    self._steps(backend, migration, direction)
+                    self._bookkeep(backend, migration, direction)
+            else:
+                conn.execute(
+                    queries.load("set_migration_timeouts"), {**timeouts, "is_local": False}
+                )
+                try:
+                    self._steps(backend, migration, direction)
+                finally:
+                    conn.execute(queries.load("reset_migration_timeouts"))
+                with backend.transaction():
+                    self._bookkeep(backend, migration, direction)
+        except psycopg.errors.LockNotAvailable:
+            raise BusyError(
+                f"{migration.id}: could not get a lock within lock_timeout="
+                f"{timeouts['lock_timeout']} (another session holds a conflicting lock); "
+                f"{_left_as(migration, direction)}",
+                "retry when the blocking session is done (pbl locks), or raise --lock-timeout",
+            ) from None
+        except psycopg.errors.QueryCanceled:
+            raise OperationFailed(
+                f"{migration.id}: a statement ran longer than statement_timeout="
+                f"{timeouts['statement_timeout']}; {_left_as(migration, direction)}",
+                "raise --statement-timeout (0 disables it) or split the migration",
+            ) from None
+        except psycopg.errors.InvalidParameterValue as exc:
+            raise ConfigError(
+                f"bad timeout value: {_primary(exc)}", "use e.g. 5s, 500ms, 2min, 0"
+            ) from None
+        except psycopg.Error as exc:
+            raise OperationFailed(
+                f"{migration.id} failed ({direction}): {_primary(exc)}",
+                _left_as(migration, direction),
+            ) from None
+
+    @staticmethod
+    def _steps(backend: _Backend, migration: MigrationFile, direction: str) -> None:
+        # yoyo prints the rows of any SELECT in a migration to stdout; pbl keeps stdout clean
+        with redirect_stdout(io.StringIO()):
+            migration.yoyo.process_steps(backend, direction)
+
+    @staticmethod
+    def _bookkeep(backend: _Backend, migration: MigrationFile, direction: str) -> None:
+        conn: psycopg.Connection[Any] = backend.connection
+        backend.log_migration(migration.yoyo, direction)
+        if direction == "apply":
+            backend.mark_one(migration.yoyo, log=False)
+            _record_checksum(conn, migration)
+        else:
+            backend.unmark_one(migration.yoyo, log=False)
+            conn.execute(queries.load("delete_migration_checksum"), {"migration_id": migration.id})
+
+
+def _primary(exc: psycopg.Error) -> str:
+    message = exc.diag.message_primary or str(exc).splitlines()[0]
+    return f"{message} (SQLSTATE {exc.sqlstate})" if exc.sqlstate else message
+
+
+def _left_as(migration: MigrationFile, direction: str) -> str:
+    if migration.transactional:
+        still = "pending" if direction == "apply" else "applied"
+        return f"{migration.id} was rolled back as a whole and is still {still}"
+    return (
+        f"{migration.id} is non-transactional: statements that ran were undone where its "
+        "rollback allows; check the schema before rerunning"
+    )
+
+
+def _record_checksum(conn: psycopg.Connection[Any], migration: MigrationFile) -> None:
+    conn.execute(
+        queries.load("upsert_migration_checksum"),
+        {
+            "migration_id": migration.id,
+            "sha256": migration.sha256,
+            "rollback_sha256": migration.rollback_sha256,
+        },
+    )
+
+
+def _read_state(
+    conn: psycopg.Connection[Any],
+) -> tuple[dict[str, datetime], dict[str, tuple[str, str]]]:
+    has = conn.execute(queries.load("get_migration_tables")).fetchone()
+    assert has is not None
+    applied: dict[str, datetime] = {}
+    recorded: dict[str, tuple[str, str]] = {}
+    if has[0]:
+        for migration_id, applied_at in conn.execute(queries.load("list_applied_migrations")):
+            applied[migration_id] = applied_at
+    if has[1]:
+        for migration_id, sha, rollback_sha, _at, _by in conn.execute(
+            queries.load("list_migration_checksums")
+        ):
+            recorded[migration_id] = (sha, rollback_sha)
+    return applied, recorded
+
+
+def _statuses(
+    files: list[MigrationFile],
+    applied: dict[str, datetime],
+    recorded: dict[str, tuple[str, str]],
+) -> list[MigrationStatus]:
+    result = []
+    for f in files:
+        if f.id not in applied:
+            result.append(MigrationStatus(f.id, "pending", None, f.sha256, None, f.transactional))
+            continue
+        rec = recorded.get(f.id)
+        state, detail = "applied", "" if rec else "checksum not recorded yet"
+        if rec and rec[0] != f.sha256:
+            state, detail = "drifted", f"{f.path.name} changed after it was applied"
+        elif rec and rec[1] != f.rollback_sha256:
+            state, detail = "drifted", f"{f.rollback_path.name} changed after it was applied"
+        result.append(
+            MigrationStatus(
+                f.id,
+                state,
+                applied[f.id],
+                f.sha256,
+                rec[0] if rec else None,
+                f.transactional,
+                detail,
+            )
+        )
+    known = {f.id for f in files}
+    for migration_id, applied_at in applied.items():
+        if migration_id not in known:
+            rec = recorded.get(migration_id)
+            result.append(
+                MigrationStatus(
+                    migration_id,
+                    "missing",
+                    applied_at,
+                    None,
+                    rec[0] if rec else None,
+                    None,
+                    "applied, but its file is not in the migrations directory",
+                )
+            )
+    return result
+
+
+def _refuse_drift(statuses: list[MigrationStatus]) -> None:
+    drifted = [s for s in statuses if s.state == "drifted"]
+    if drifted:
+        names = ", ".join(f"{s.id} ({s.detail})" for s in drifted)
+        raise RefusedError(
+            f"applied migration edited: {names}",
+            f"review the change, then 'pbl migrate accept {drifted[0].id}', or restore the file",
+        )
+    missing = [s.id for s in statuses if s.state == "missing"]
+    if missing:
+        raise RefusedError(
+            f"applied migration not found on disk: {', '.join(missing)}",
+            "restore the file(s) or point --sql-dir at the right directory",
+        )
+
+
+def _pending(
+    files: list[MigrationFile], applied: dict[str, datetime], target_id: str | None
+) -> list[MigrationFile]:
+    ids = [f.id for f in files]
+    if target_id is not None and target_id not in ids:
+        raise ConfigError(f"unknown migration {target_id!r}", "see 'pbl migrate status' for ids")
+    limit = ids.index(target_id) + 1 if target_id is not None else len(files)
+    return [f for f in files[:limit] if f.id not in applied]
+
+
+def _rollback_plan(
+    files: list[MigrationFile],
+    applied: dict[str, datetime],
+    recorded: dict[str, tuple[str, str]],
+    count: int | None,
+    to: str | None,
+) -> list[MigrationFile]:
+    if count is not None and count < 1:
+        raise ConfigError("--count must be at least 1", "or use --count all")
+    missing = [m for m in applied if m not in {f.id for f in files}]
+    if missing:
+        raise RefusedError(
+            f"applied migration not found on disk: {', '.join(missing)}",
+            "cannot roll back without its rollback file; restore it",
+        )
+    done = [f for f in files if f.id in applied]
+    if to is not None:
+        ids = [f.id for f in files]
+        if to not in ids:
+            raise ConfigError(f"unknown migration {to!r}", "see 'pbl migrate status' for ids")
+        if to not in applied:
+            raise ConfigError(f"--to {to}: that migration is not applied", "pick an applied one")
+        chosen = [f for f in done if ids.index(f.id) > ids.index(to)]
+    else:
+        chosen = done if count is None else done[-count:] if count else []
+    plan = list(reversed(chosen))
+    drifted = [s for s in _statuses(plan, applied, recorded) if s.state == "drifted"]
+    if drifted:
+        raise RefusedError(
+            f"cannot roll back edited migration {drifted[0].id} ({drifted[0].detail})",
+            f"review it, then 'pbl migrate accept {drifted[0].id}'",
+        )
+    return plan

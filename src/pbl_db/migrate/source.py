@@ -1,0 +1,133 @@
+"""Migration files on disk: reading, validating, checksumming and scaffolding them."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pbl_db.errors import ConfigError, RefusedError
+
+ROLLBACK_SUFFIX = ".rollback.sql"
+_NUMBERED = re.compile(r"^(\d+)_")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class MigrationFile:
+    """One migration: NNNN_name.sql and its NNNN_name.rollback.sql."""
+
+    id: str
+    path: Path
+    rollback_path: Path
+    sha256: str
+    rollback_sha256: str
+    transactional: bool
+    statements: tuple[str, ...]
+    rollback_statements: tuple[str, ...]
+    yoyo: Any = field(compare=False, repr=False)  # yoyo.migrations.Migration
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load_migrations(directory: Path) -> list[MigrationFile]:
+    """Read a migrations directory in apply order; refuse what pbl cannot roll back."""
+    from yoyo import read_migrations
+    from yoyo.exceptions import BadMigration, MigrationConflict
+    from yoyo.migrations import read_sql_migration, topological_sort
+
+    if not directory.is_dir():
+        raise ConfigError(
+            f"migrations directory {directory} does not exist",
+            "create it or set --sql-dir / PBL_SQL_DIR",
+        )
+    python_files = sorted(p.name for p in directory.glob("*.py"))
+    if python_files:
+        raise RefusedError(
+            f"{directory} holds Python migrations ({', '.join(python_files)})",
+            "pbl runs SQL migrations only: NNNN_name.sql with NNNN_name.rollback.sql",
+        )
+    forward = {p.name[: -len(".sql")] for p in directory.glob("*.sql")}
+    forward = {name for name in forward if not name.endswith(".rollback")}
+    missing = sorted(
+        f"{i}.sql" for i in forward if not (directory / f"{i}{ROLLBACK_SUFFIX}").exists()
+    )
+    if missing:
+        raise RefusedError(
+            f"migration without a rollback file: {', '.join(missing)} in {directory}",
+            "write NNNN_name.rollback.sql beside it (pbl migrate new scaffolds both)",
+        )
+    orphans = sorted(
+        p.name
+        for p in directory.glob(f"*{ROLLBACK_SUFFIX}")
+        if p.name[: -len(ROLLBACK_SUFFIX)] not in forward
+    )
+    if orphans:
+        raise ConfigError(
+            f"rollback file without a migration: {', '.join(orphans)} in {directory}",
+            "rename or remove it",
+        )
+
+    try:
+        yoyo_list = read_migrations(str(directory))
+        ordered = list(topological_sort(yoyo_list))
+    except (BadMigration, MigrationConflict) as exc:
+        raise ConfigError(f"cannot read migrations in {directory}: {exc}") from None
+
+    result = []
+    for migration in ordered:
+        path = Path(migration.path)
+        rollback = path.with_name(f"{migration.id}{ROLLBACK_SUFFIX}")
+        directives, _, statements = read_sql_migration(str(path))
+        _, _, rollback_statements = read_sql_migration(str(rollback))
+        flag = directives.get("transactional", "true").strip().lower()
+        if flag not in ("true", "false"):
+            raise ConfigError(f"{path.name}: '-- transactional: {flag}' must be true or false")
+        result.append(
+            MigrationFile(
+                id=migration.id,
+                path=path,
+                rollback_path=rollback,
+                sha256=sha256_of(path),
+                rollback_sha256=sha256_of(rollback),
+                transactional=flag == "true",
+                statements=tuple(statements),
+                rollback_statements=tuple(rollback_statements),
+                yoyo=migration,
+            )
+        )
+    return result
+
+
+_TEMPLATE = """\
+-- {id}: describe the change here.
+-- Runs in one transaction with lock_timeout and statement_timeout set by pbl migrate.
+-- For CREATE INDEX CONCURRENTLY, put it alone in its own migration with the directive line
+-- '-- transactional: false' at the very top.
+
+"""
+
+_ROLLBACK_TEMPLATE = """\
+-- Undo {id}: restore the schema exactly as it was before the migration.
+
+"""
+
+
+def scaffold(directory: Path, name: str) -> tuple[Path, Path]:
+    """Create the next-numbered NNNN_name.sql and NNNN_name.rollback.sql."""
+    slug = re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
+    if not slug or not _NAME.match(slug):
+        raise ConfigError(f"bad migration name {name!r}", "use letters, digits and underscores")
+    if not directory.is_dir():
+        raise ConfigError(f"migrations directory {directory} does not exist", "create it first")
+    numbers = [int(m.group(1)) for p in directory.glob("*.sql") if (m := _NUMBERED.match(p.name))]
+    migration_id = f"{(max(numbers) + 1) if numbers else 1:04d}_{slug}"
+    forward = directory / f"{migration_id}.sql"
+    rollback = directory / f"{migration_id}{ROLLBACK_SUFFIX}"
+    forward.write_text(_TEMPLATE.format(id=migration_id), encoding="utf-8")
+    rollback.write_text(_ROLLBACK_TEMPLATE.format(id=migration_id), encoding="utf-8")
+    return forward, rollback
