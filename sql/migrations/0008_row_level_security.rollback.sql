@@ -1,0 +1,22 @@
+DROP POLICY retention_purge_delete ON audit_logs;
+DROP POLICY retention_purge_select ON audit_logs;
+
+DROP POLICY tenant_isolation ON audit_logs;
+ALTER TABLE audit_logs NO FORCE ROW LEVEL SECURITY;
+ALTER TABLE audit_logs DISABLE ROW LEVEL SECURITY;
+
+DROP POLICY tenant_isolation ON devices;
+ALTER TABLE devices NO FORCE ROW LEVEL SECURITY;
+ALTER TABLE devices DISABLE ROW LEVEL SECURITY;
+
+DROP POLICY tenant_isolation ON applications;
+ALTER TABLE applications NO FORCE ROW LEVEL SECURITY;
+ALTER TABLE applications DISABLE ROW LEVEL SECURITY;
+
+DROP POLICY tenant_isolation ON users;
+ALTER TABLE users NO FORCE ROW LEVEL SECURITY;
+ALTER TABLE users DISABLE ROW LEVEL SECURITY;
+
+DROP POLICY tenant_isolation ON tenants;
+ALTER TABLE tenants NO FORCE ROW LEVEL SECURITY;
+ALTER TABLE tenants DISABLE ROW LEVEL SECURITY;

@@ -1,0 +1,29 @@
+"""The tenant context that row-level security reads (app.current_tenant_id), for services."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+
+from pbl_db import queries
+
+
+@contextmanager
+def tenant_transaction(
+    conn: psycopg.Connection[Any], tenant_id: uuid.UUID | str
+) -> Iterator[psycopg.Connection[Any]]:
+    """Run a transaction as tenant_id: SET LOCAL, so the setting ends with the transaction.
+
+    Must start a new transaction: inside one that is already open, the setting would outlive
+    this block (a savepoint does not scope SET LOCAL), so that is refused.
+    """
+    tenant = uuid.UUID(str(tenant_id))  # ValueError for anything that is not a UUID
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        raise RuntimeError("tenant_transaction() must start the transaction; one is already open")
+    with conn.transaction():
+        conn.execute(queries.load("set_current_tenant"), {"tenant_id": str(tenant)})
+        yield conn
