@@ -43,6 +43,13 @@ def _migrator(
     return Migrator(target(database_url), directory, settings, on_event=say)
 
 
+def _print_sql(header: str, statements: tuple[str, ...]) -> None:
+    typer.echo(f"-- {header}")
+    for statement in statements:
+        typer.echo(statement.rstrip().rstrip(";") + ";")
+    typer.echo("")
+
+
 @app.callback(invoke_without_command=True)
 def migrate(
     ctx: typer.Context,
@@ -76,10 +83,7 @@ def migrate(
             typer.echo("-- nothing to apply: the database is up to date")
         for m in plan:
             mode = "transactional" if m.transactional else "non-transactional"
-            typer.echo(f"-- {m.id} ({mode})")
-            for statement in m.statements:
-                typer.echo(statement.rstrip().rstrip(";") + ";")
-            typer.echo("")
+            _print_sql(f"{m.id} ({mode})", m.statements)
         return
     done = migrator.apply(target_id)
     if as_json:
@@ -165,10 +169,7 @@ def rollback(
         if not plan:
             typer.echo("-- nothing to roll back")
         for m in plan:
-            typer.echo(f"-- rollback {m.id}")
-            for statement in m.rollback_statements:
-                typer.echo(statement.rstrip().rstrip(";") + ";")
-            typer.echo("")
+            _print_sql(f"rollback {m.id}", m.rollback_statements)
         return
     say(f"will roll back {len(plan)} migration(s), newest first: {', '.join(m.id for m in plan)}")
     if not yes and sys.stdin.isatty():

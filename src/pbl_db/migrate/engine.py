@@ -148,27 +148,14 @@ class Migrator:
             statuses = _statuses(files, applied, recorded)
             _refuse_drift(statuses)
             self._adopt_unrecorded(conn, files, applied, recorded)
-            done = []
-            for migration in _pending(files, applied, target_id):
-                self.emit(f"applying {migration.id}")
-                started = time.monotonic()
-                self._run(backend, migration, "apply")
-                done.append(StepResult(migration.id, time.monotonic() - started))
-                self.emit(f"applied {migration.id} in {done[-1].seconds:.2f}s")
-            return done
+            return self._run_all(backend, _pending(files, applied, target_id), "apply")
 
     def rollback(self, count: int | None = 1, to: str | None = None) -> list[StepResult]:
         files = self.files()
         with self._locked_backend() as backend:
             applied, recorded = _read_state(backend.connection)
-            done = []
-            for migration in _rollback_plan(files, applied, recorded, count, to):
-                self.emit(f"rolling back {migration.id}")
-                started = time.monotonic()
-                self._run(backend, migration, "rollback")
-                done.append(StepResult(migration.id, time.monotonic() - started))
-                self.emit(f"rolled back {migration.id} in {done[-1].seconds:.2f}s")
-            return done
+            plan = _rollback_plan(files, applied, recorded, count, to)
+            return self._run_all(backend, plan, "rollback")
 
     def accept(self, migration_id: str) -> MigrationStatus:
         """Record the current checksums of an applied migration after its edit was reviewed."""
@@ -253,6 +240,21 @@ class Migrator:
             if migration.id in applied and migration.id not in recorded:
                 _record_checksum(conn, migration)
                 self.emit(f"recorded checksum of {migration.id} (applied before pbl tracked it)")
+
+    def _run_all(
+        self, backend: _Backend, plan: list[MigrationFile], direction: str
+    ) -> list[StepResult]:
+        doing, done_verb = (
+            ("applying", "applied") if direction == "apply" else ("rolling back", "rolled back")
+        )
+        done = []
+        for migration in plan:
+            self.emit(f"{doing} {migration.id}")
+            started = time.monotonic()
+            self._run(backend, migration, direction)
+            done.append(StepResult(migration.id, time.monotonic() - started))
+            self.emit(f"{done_verb} {migration.id} in {done[-1].seconds:.2f}s")
+        return done
 
     def _run(self, backend: _Backend, migration: MigrationFile, direction: str) -> None:
         conn: psycopg.Connection[Any] = backend.connection
