@@ -241,3 +241,14 @@ def test_select_in_a_migration_does_not_pollute_stdout(db: str, migrations: Path
     result = pbl("migrate", "--json", "--sql-dir", str(migrations))
     assert result.code == 0, result.err
     assert [m["id"] for m in json.loads(result.out)["applied"]][-1] == "0004_select"
+
+
+@pytest.mark.pg(">=14")
+def test_runs_notice_a_dead_client_during_long_statements(db: str, migrations: Path, pbl) -> None:
+    (migrations / "0004_seen.sql").write_text(
+        "CREATE TABLE seen AS SELECT current_setting('client_connection_check_interval') AS v;\n"
+    )
+    (migrations / "0004_seen.rollback.sql").write_text("DROP TABLE seen;\n")
+    assert pbl("migrate", "--sql-dir", str(migrations)).code == 0
+    with psycopg.connect(db) as conn:
+        assert conn.execute("SELECT v FROM seen").fetchone() == ("2s",)
