@@ -77,11 +77,9 @@ def test_content_update_and_delete_refused_for_owner_and_superuser(
 
 def test_application_user_cannot_touch_content(db_url: str, conn, tenant) -> None:
     event_id, _ = add_event(conn, tenant)
-    with psycopg.connect(db_url, autocommit=True) as session:
-        with (
-            pytest.raises(psycopg.errors.InsufficientPrivilege),
-            tenant_transaction(session, tenant),
-        ):
+    refused = pytest.raises(psycopg.errors.InsufficientPrivilege)
+    with psycopg.connect(db_url, autocommit=True) as session, refused:
+        with tenant_transaction(session, tenant):
             session.execute("SET LOCAL ROLE application_user")
             session.execute("UPDATE audit_logs SET event_type = 'x' WHERE id = %s", (event_id,))
         with (
@@ -217,3 +215,72 @@ def test_purge_removes_only_expired_rows(conn: psycopg.Connection, db_url: str, 
         other.execute("SET ROLE application_user")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             other.execute("SELECT pbl_purge_expired_audit_logs(10)")
+
+
+def test_temp_table_cannot_shadow_the_retention_policy(db_url: str, conn, tenant) -> None:
+    """A caller's temp table named audit_retention_policies must not lower the floor."""
+    event_id, _ = add_event(conn, tenant, regulation="FCRA")
+    floor = fetch(conn, event_id, "retention_until")
+    with psycopg.connect(db_url, autocommit=True) as session, tenant_transaction(session, tenant):
+        session.execute("SET LOCAL ROLE application_user")
+        session.execute(
+            "CREATE TEMP TABLE audit_retention_policies (regulation varchar, retention interval)"
+        )
+        session.execute(
+            "INSERT INTO audit_retention_policies VALUES "
+            "('DEFAULT', '-1000 years'), ('FCRA', '-1000 years')"
+        )
+        session.execute(
+            "UPDATE audit_logs SET retention_until = '-infinity' WHERE id = %s", (event_id,)
+        )
+    assert fetch(conn, event_id, "retention_until") == floor
+
+
+def test_application_cannot_backdate_audit_rows(db_url: str, tenant) -> None:
+    refused = pytest.raises(psycopg.errors.InsufficientPrivilege)
+    with (
+        psycopg.connect(db_url, autocommit=True) as session,
+        refused,
+        tenant_transaction(session, tenant),
+    ):
+        session.execute("SET LOCAL ROLE application_user")
+        session.execute(
+            "INSERT INTO audit_logs (tenant_id, event_type, event_category, service_name, "
+            "created_at) VALUES (%s, 'x', 'x', 'svc', '1900-01-01')",
+            (tenant,),
+        )
+
+
+@pytest.mark.parametrize("role", [None, "pbl_owner"])
+def test_truncate_is_refused(db_url: str, conn, tenant, role: str | None) -> None:
+    add_event(conn, tenant)
+    with psycopg.connect(db_url, autocommit=True) as session:
+        refused = pytest.raises(psycopg.errors.InsufficientPrivilege, match="TRUNCATE")
+        with refused, session.transaction():
+            if role:
+                session.execute(f"SET LOCAL ROLE {role}")
+            session.execute("TRUNCATE audit_logs")
+    assert conn.execute("SELECT count(*) FROM audit_logs").fetchone() == (1,)
+
+
+def test_audit_row_cannot_name_another_tenants_application(db_url: str, conn, tenant) -> None:
+    other = conn.execute(
+        "INSERT INTO tenants (name, slug) VALUES ('Other', %s) RETURNING id",
+        (f"other-{uuid.uuid4().hex[:8]}",),
+    ).fetchone()
+    assert other is not None
+    foreign_app = conn.execute(
+        "INSERT INTO applications (tenant_id, full_legal_name, ssn_encrypted, annual_income, "
+        "employment_status) VALUES (%s, 'B', 'pbl:v1:k:AAAA', 1, 'employed') RETURNING id",
+        (other[0],),
+    ).fetchone()
+    assert foreign_app is not None
+    with psycopg.connect(db_url, autocommit=True) as session:
+        refused = pytest.raises(psycopg.errors.ForeignKeyViolation)
+        with refused, tenant_transaction(session, tenant):
+            session.execute("SET LOCAL ROLE application_user")
+            session.execute(
+                "INSERT INTO audit_logs (tenant_id, application_id, event_type, event_category, "
+                "service_name) VALUES (%s, %s, 'x', 'x', 'svc')",
+                (tenant, foreign_app[0]),
+            )

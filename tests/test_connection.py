@@ -118,3 +118,17 @@ def test_debug_shows_the_traceback(pbl) -> None:
     )
     assert result.code == 3
     assert "Traceback" in result.err
+
+
+def test_parse_errors_do_not_echo_the_password(pbl) -> None:
+    result = pbl("migrate", "status", "--database-url", "postgresql://app:s3cr%zzet@db/x")
+    assert result.code == 2
+    assert "s3cr" not in result.err and "zzet" not in result.err
+    assert_one_line(result.err)
+
+
+def test_password_on_the_command_line_is_warned_about(pbl) -> None:
+    port = free_port()
+    result = pbl("migrate", "status", "--database-url", f"postgresql://u:pw@127.0.0.1:{port}/x")
+    assert "warning: the password in --database-url is visible" in result.err
+    assert ":pw@" not in result.err

@@ -252,3 +252,50 @@ def test_runs_notice_a_dead_client_during_long_statements(db: str, migrations: P
     assert pbl("migrate", "--sql-dir", str(migrations)).code == 0
     with psycopg.connect(db) as conn:
         assert conn.execute("SELECT v FROM seen").fetchone() == ("2s",)
+
+
+def test_invalid_parameter_in_a_migration_is_a_migration_failure(
+    db: str, migrations: Path, pbl
+) -> None:
+    (migrations / "0004_bad.sql").write_text("CREATE TABLE ff (a int) WITH (fillfactor = 5);\n")
+    (migrations / "0004_bad.rollback.sql").write_text("DROP TABLE ff;\n")
+    result = pbl("migrate", "--sql-dir", str(migrations))
+    assert result.code == 1
+    assert "0004_bad failed" in result.err and "timeout" not in result.err
+
+
+def test_failed_concurrent_index_is_cleaned_up_or_named(db: str, migrations: Path, pbl) -> None:
+    d = str(migrations)
+    assert pbl("migrate", "--target", "0002_add_widget_color", "--sql-dir", d).code == 0
+    with psycopg.connect(db) as writer:
+        writer.execute("INSERT INTO widgets (name) VALUES ('in flight')")  # open transaction
+        failed = pbl("migrate", "--lock-timeout", "300ms", "--sql-dir", d)
+        assert failed.code == 5, failed.err
+        assert "widgets_name_idx" in failed.err and "invalid index" in failed.err
+        writer.commit()
+    rerun = pbl("migrate", "--sql-dir", d)
+    assert rerun.code == 0, rerun.err
+    with psycopg.connect(db) as conn:
+        assert conn.execute(
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = 'widgets_name_idx'::regclass"
+        ).fetchone() == (True,)
+
+
+def test_invalid_index_left_before_is_not_recorded_as_applied(
+    db: str, migrations: Path, pbl
+) -> None:
+    d = str(migrations)
+    path = migrations / "0003_index_widget_name.sql"
+    path.write_text(
+        "-- transactional: false\n"
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS widgets_name_idx ON widgets (name);\n"
+    )
+    assert pbl("migrate", "--target", "0002_add_widget_color", "--sql-dir", d).code == 0
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute("CREATE INDEX widgets_name_idx ON widgets (name)")
+        conn.execute(
+            "UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'widgets_name_idx'::regclass"
+        )
+    result = pbl("migrate", "--sql-dir", d)
+    assert result.code == 4 and "widgets_name_idx" in result.err and "not recorded" in result.err
+    assert status(pbl, migrations)["0003_index_widget_name"]["state"] == "pending"

@@ -29,7 +29,8 @@ def loaded(pg_server: PgServer, template_db: str) -> Iterator[tuple[str, uuid.UU
             """
             INSERT INTO applications (tenant_id, full_legal_name, ssn_encrypted, annual_income,
                                       employment_status, decision, risk_score, created_at)
-            SELECT t.ids[1 + g %% %(tenants)s], 'Applicant ' || g, 'v1:dev:x', 40000 + g %% 90000,
+            SELECT t.ids[1 + g %% %(tenants)s], 'Applicant ' || g, 'pbl:v1:dev:AAAA',
+                   40000 + g %% 90000,
                    'employed', (ARRAY['approved', 'declined', 'manual_review'])[1 + g %% 3],
                    g %% 1000, now() - make_interval(secs => g * 60)
             FROM generate_series(1, %(rows)s) AS g,

@@ -34,7 +34,7 @@ def insert_row(conn: psycopg.Connection, table: str, tenant: uuid.UUID, tag: str
         ),
         "applications": (
             "INSERT INTO applications (tenant_id, full_legal_name, ssn_encrypted, annual_income, "
-            "employment_status) VALUES (%s, %s, 'v1:k:ct', 50000, 'employed') RETURNING id",
+            "employment_status) VALUES (%s, %s, 'pbl:v1:k:AAAA', 50000, 'employed') RETURNING id",
             (tenant, tag),
         ),
         "devices": (

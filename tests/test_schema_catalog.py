@@ -165,12 +165,14 @@ def test_updated_at_is_kept_by_a_trigger(conn: psycopg.Connection) -> None:
         ),
         (
             "INSERT INTO applications (tenant_id, full_legal_name, ssn_encrypted, annual_income, "
-            "employment_status, credit_score) VALUES (%(t)s, 'A', 'v1:x', 1, 'employed', 900)",
+            "employment_status, credit_score) "
+            "VALUES (%(t)s, 'A', 'pbl:v1:k:AAAA', 1, 'employed', 900)",
             "applications_credit_score_range",
         ),
         (
             "INSERT INTO applications (tenant_id, full_legal_name, ssn_encrypted, annual_income, "
-            "employment_status, decision) VALUES (%(t)s, 'A', 'v1:x', 1, 'employed', 'maybe')",
+            "employment_status, decision) "
+            "VALUES (%(t)s, 'A', 'pbl:v1:k:AAAA', 1, 'employed', 'maybe')",
             "applications_decision_known",
         ),
         (

@@ -20,7 +20,23 @@ BEGIN
 END
 $$;
 
-GRANT pbl_owner TO CURRENT_USER;
+-- The migrating role acts as pbl_owner (ALTER ... OWNER TO pbl_owner). From PostgreSQL 16 a
+-- non-superuser needs ADMIN OPTION on pbl_owner to grant it, so a second migrating role must be
+-- granted it by a superuser first.
+DO $$
+BEGIN
+    IF NOT pg_catalog.pg_has_role(current_user, 'pbl_owner', 'MEMBER') THEN
+        EXECUTE format('GRANT pbl_owner TO %I', current_user);
+    END IF;
+EXCEPTION WHEN insufficient_privilege THEN
+    RAISE EXCEPTION 'role % may not grant itself pbl_owner', current_user
+        USING HINT = format('as a superuser: GRANT pbl_owner TO %I', current_user);
+END
+$$;
+
+-- PostgreSQL 13 and 14 let every role CREATE in schema public (15+ does not). Nobody but
+-- pbl_owner needs to: this closes it for good (the rollback leaves it closed).
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 
 GRANT USAGE, CREATE ON SCHEMA public TO pbl_owner;
 

@@ -54,6 +54,8 @@ CREATE TABLE applications (
     updated_at timestamptz NOT NULL DEFAULT now(),
     deleted_at timestamptz,
 
+    -- audit_logs refers to (id, tenant_id): an audit row cannot name another tenant's application
+    CONSTRAINT applications_id_tenant_id_key UNIQUE (id, tenant_id),
     CONSTRAINT applications_ssn_encrypted_nonempty CHECK (ssn_encrypted <> ''),
     CONSTRAINT applications_annual_income_nonnegative CHECK (annual_income >= 0),
     CONSTRAINT applications_requested_limit_nonnegative CHECK (requested_limit >= 0),

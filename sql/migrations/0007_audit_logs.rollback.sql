@@ -2,6 +2,8 @@ DROP TABLE audit_logs;
 
 DROP FUNCTION pbl_purge_expired_audit_logs(integer);
 
+DROP FUNCTION pbl_audit_logs_no_truncate();
+
 DROP FUNCTION pbl_audit_logs_guard();
 
 DROP FUNCTION pbl_audit_logs_before_insert();

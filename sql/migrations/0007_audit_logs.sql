@@ -20,7 +20,7 @@ ALTER TABLE audit_retention_policies OWNER TO pbl_owner;
 
 CREATE TABLE audit_logs (
     id uuid NOT NULL DEFAULT gen_random_uuid(),
-    application_id uuid REFERENCES applications (id) ON DELETE RESTRICT,
+    application_id uuid,
     tenant_id uuid NOT NULL REFERENCES tenants (id),
 
     -- Blockchain information
@@ -81,6 +81,9 @@ CREATE TABLE audit_logs (
 
     -- a partitioned table's primary key must contain the partition key
     PRIMARY KEY (id, event_timestamp),
+    -- foreign-key checks ignore row-level security: carrying tenant_id keeps tenants apart
+    CONSTRAINT audit_logs_application_fkey FOREIGN KEY (application_id, tenant_id)
+        REFERENCES applications (id, tenant_id) ON DELETE RESTRICT,
     CONSTRAINT audit_logs_status_known
         CHECK (status IN ('pending', 'verified', 'failed', 'archived')),
     CONSTRAINT audit_logs_risk_score_range CHECK (risk_score BETWEEN 0 AND 1000),
@@ -109,11 +112,11 @@ ALTER TABLE audit_logs_default OWNER TO pbl_owner;
 CREATE FUNCTION pbl_audit_retention_until(p_regulation text, p_created_at timestamptz)
     RETURNS timestamptz
     LANGUAGE sql STABLE
-    SET search_path = pg_catalog, public
+    SET search_path = pg_catalog, pg_temp
     AS $$
 SELECT p_created_at + coalesce(
-    (SELECT retention FROM audit_retention_policies WHERE regulation = upper(p_regulation)),
-    (SELECT retention FROM audit_retention_policies WHERE regulation = 'DEFAULT'))
+    (SELECT retention FROM public.audit_retention_policies WHERE regulation = upper(p_regulation)),
+    (SELECT retention FROM public.audit_retention_policies WHERE regulation = 'DEFAULT'))
 $$;
 
 -- Monthly partitions audit_logs_yYYYYmMM on UTC month bounds, from p_months_back months ago to
@@ -122,7 +125,7 @@ CREATE FUNCTION pbl_ensure_audit_partitions(p_months_back integer DEFAULT 1,
                                             p_months_ahead integer DEFAULT 3)
     RETURNS SETOF text
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, public
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     this_month constant date := date_trunc('month', now() AT TIME ZONE 'UTC')::date;
@@ -149,11 +152,11 @@ $$;
 -- Inserts: retention_until is at least what the row's regulation requires.
 CREATE FUNCTION pbl_audit_logs_before_insert() RETURNS trigger
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, public
+    SET search_path = pg_catalog, pg_temp
     AS $$
 BEGIN
     NEW.retention_until := greatest(NEW.retention_until,
-                                    pbl_audit_retention_until(NEW.regulation, NEW.created_at));
+                                    public.pbl_audit_retention_until(NEW.regulation::text, NEW.created_at));
     RETURN NEW;
 END
 $$;
@@ -162,7 +165,7 @@ $$;
 -- pbl_purge_expired_audit_logs(), and even then only for rows past retention_until.
 CREATE FUNCTION pbl_audit_logs_guard() RETURNS trigger
     LANGUAGE plpgsql
-    SET search_path = pg_catalog, public
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     lifecycle constant text[] := ARRAY['status', 'verification_notes', 'verified_at',
@@ -182,7 +185,7 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege';
     END IF;
     NEW.retention_until := greatest(NEW.retention_until,
-                                    pbl_audit_retention_until(NEW.regulation, NEW.created_at));
+                                    public.pbl_audit_retention_until(NEW.regulation::text, NEW.created_at));
     NEW.updated_at := now();
     RETURN NEW;
 END
@@ -192,7 +195,7 @@ $$;
 CREATE FUNCTION pbl_purge_expired_audit_logs(p_batch_size integer DEFAULT 10000)
     RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, public
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     purged bigint;
@@ -201,8 +204,8 @@ BEGIN
         RAISE EXCEPTION 'batch size must be positive, not %', p_batch_size;
     END IF;
     PERFORM set_config('pbl.audit_purge', 'on', true);
-    DELETE FROM audit_logs AS a
-    USING (SELECT id, event_timestamp FROM audit_logs
+    DELETE FROM public.audit_logs AS a
+    USING (SELECT id, event_timestamp FROM public.audit_logs
            WHERE retention_until < now()
            LIMIT p_batch_size) AS doomed
     WHERE a.id = doomed.id AND a.event_timestamp = doomed.event_timestamp;
@@ -211,6 +214,22 @@ BEGIN
     RETURN purged;
 END
 $$;
+
+-- TRUNCATE skips row triggers: refuse it on the whole table (dropping or detaching a partition
+-- is the owner's DDL-level way to remove a month).
+CREATE FUNCTION pbl_audit_logs_no_truncate() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    RAISE EXCEPTION 'audit_logs is append-only: TRUNCATE is refused'
+        USING ERRCODE = 'insufficient_privilege',
+              HINT = 'expired rows are removed by pbl_purge_expired_audit_logs()';
+END
+$$;
+
+CREATE TRIGGER audit_logs_no_truncate BEFORE TRUNCATE ON audit_logs
+    FOR EACH STATEMENT EXECUTE FUNCTION pbl_audit_logs_no_truncate();
 
 CREATE TRIGGER audit_logs_retention_floor BEFORE INSERT ON audit_logs
     FOR EACH ROW EXECUTE FUNCTION pbl_audit_logs_before_insert();
@@ -225,6 +244,8 @@ ALTER FUNCTION pbl_ensure_audit_partitions(integer, integer) OWNER TO pbl_owner;
 ALTER FUNCTION pbl_audit_logs_before_insert() OWNER TO pbl_owner;
 
 ALTER FUNCTION pbl_audit_logs_guard() OWNER TO pbl_owner;
+
+ALTER FUNCTION pbl_audit_logs_no_truncate() OWNER TO pbl_owner;
 
 ALTER FUNCTION pbl_purge_expired_audit_logs(integer) OWNER TO pbl_owner;
 

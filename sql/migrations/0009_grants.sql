@@ -4,7 +4,16 @@
 GRANT SELECT, UPDATE ON tenants TO application_user;
 GRANT SELECT, INSERT, UPDATE, DELETE ON users, devices TO application_user;
 GRANT SELECT, INSERT, UPDATE ON applications TO application_user;
-GRANT SELECT, INSERT ON audit_logs TO application_user;
+-- created_at and updated_at are not the services' to set: retention counts from created_at
+GRANT SELECT ON audit_logs TO application_user;
+GRANT INSERT (
+    id, application_id, tenant_id, blockchain_tx_hash, block_number, merkle_root, block_timestamp,
+    event_type, event_category, event_description, decision, risk_score, confidence, user_id,
+    user_role, ip_address, user_agent, service_name, service_version, environment, event_data,
+    previous_state, new_state, metadata, compliance_requirement, regulation, audit_required,
+    retention_until, verification_hash, signature, signing_key_id, status, verification_notes,
+    verified_at, verified_by, event_timestamp, deleted_at
+) ON audit_logs TO application_user;
 GRANT UPDATE (status, verification_notes, verified_at, verified_by, retention_until)
     ON audit_logs TO application_user;
 GRANT SELECT ON audit_retention_policies TO application_user, pbl_reporting;

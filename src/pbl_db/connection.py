@@ -20,6 +20,10 @@ LIBPQ_TARGET_VARS = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "
 URL_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
 DEFAULT_CONNECT_TIMEOUT = 5
 STRONG_SSLMODES = ("verify-full", "verify-ca")
+ARGV_URL_WARNING = (
+    "the password in --database-url is visible to other users (ps) and in shell history; "
+    "prefer DATABASE_URL, PGPASSWORD or ~/.pgpass"
+)
 SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 
 
@@ -29,6 +33,7 @@ class Target:
 
     conninfo: str
     source: str  # "--database-url", "DATABASE_URL", "libpq environment" or "embedded"
+    warning: str | None = None  # said once beside the notice
 
     def describe(self, environ: Mapping[str, str] | None = None) -> str:
         """user@host:port/dbname, without the password."""
@@ -69,10 +74,10 @@ def parse_conninfo(conninfo: str) -> dict[str, Any]:
 
     try:
         params = conninfo_to_dict(conninfo)
-    except ProgrammingError as exc:
-        detail = str(exc).splitlines()[0] if str(exc) else "cannot be parsed"
+    except ProgrammingError:
+        # libpq's message quotes the offending text, which may be part of the password
         raise ConfigError(
-            f"malformed database URL: {detail}",
+            "malformed database URL (check quoting and %-encoding of user, password and options)",
             "expected postgresql://user@host:port/dbname or 'host=... dbname=...'",
         ) from None
     sslmode = params.get("sslmode")
@@ -122,6 +127,8 @@ def resolve_target(
     env = os.environ if environ is None else environ
     if database_url:
         target = Target(_normalise_url(database_url), "--database-url")
+        if parse_conninfo(target.conninfo).get("password"):
+            target = Target(target.conninfo, "--database-url", ARGV_URL_WARNING)
     elif env.get("DATABASE_URL"):
         target = Target(_normalise_url(env["DATABASE_URL"]), "DATABASE_URL")
     elif any(env.get(var) for var in LIBPQ_TARGET_VARS):

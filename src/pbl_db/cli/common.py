@@ -44,7 +44,61 @@ def target(database_url: str | None) -> Target:
     resolved = resolve_target(database_url)
     if not os.environ.get("PBL_QUIET"):
         say(resolved.notice())
+    if resolved.warning:
+        say(f"warning: {resolved.warning}")
     return resolved
+
+
+class Progress:
+    """A rich progress bar on a terminal; silent otherwise. Call it with (done, total)."""
+
+    def __init__(self, description: str) -> None:
+        self.description = description
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> Progress:
+        if sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import Progress as Bar
+
+            self._bar = Bar(console=Console(stderr=True), transient=False)
+            self._bar.start()
+            self._task = self._bar.add_task(self.description, total=None)
+        return self
+
+    def __call__(self, done: int, total: int, description: str | None = None) -> None:
+        if self._bar is not None:
+            self._bar.update(
+                self._task,
+                completed=done,
+                total=total or None,
+                description=description or self.description,
+            )
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def read_secret(prompt: str, *, confirm: bool = False) -> str:
+    """A value from stdin, or from a hidden prompt on a terminal: never from argv."""
+    if not sys.stdin.isatty():
+        value = sys.stdin.read()
+        value = value[:-1] if value.endswith("\n") else value
+    else:
+        import getpass
+
+        value = getpass.getpass(f"{prompt}: ")
+        if confirm and getpass.getpass(f"{prompt} (again): ") != value:
+            from pbl_db.errors import ConfigError
+
+            raise ConfigError("the two entries differ", "try again")
+    if not value:
+        from pbl_db.errors import ConfigError
+
+        raise ConfigError(f"no {prompt.lower()} given", "pipe it on stdin or type it at the prompt")
+    return value
 
 
 def render(

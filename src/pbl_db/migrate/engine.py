@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 from yoyo.backends.core.postgresql import PostgresqlPsycopgBackend
 from yoyo.connections import DatabaseURI
@@ -119,24 +120,26 @@ class Migrator:
 
     def status(self) -> list[MigrationStatus]:
         files = self.files()
-        with connect(self.conninfo) as conn:
-            applied, recorded = _read_state(conn)
+        applied, recorded = self._state()
         return _statuses(files, applied, recorded)
 
     def plan(self, target_id: str | None = None) -> list[MigrationFile]:
         """Pending migrations up to target_id; touches nothing."""
         files = self.files()
-        with connect(self.conninfo) as conn:
-            applied, recorded = _read_state(conn)
+        applied, recorded = self._state()
         _refuse_drift(_statuses(files, applied, recorded))
         return _pending(files, applied, target_id)
 
     def plan_rollback(self, count: int | None = 1, to: str | None = None) -> list[MigrationFile]:
         """Applied migrations that a rollback would undo, newest first; touches nothing."""
         files = self.files()
-        with connect(self.conninfo) as conn:
-            applied, recorded = _read_state(conn)
+        applied, recorded = self._state()
         return _rollback_plan(files, applied, recorded, count, to)
+
+    def _state(self) -> tuple[dict[str, datetime], dict[str, tuple[str, str]]]:
+        with connect(self.conninfo) as conn:
+            conn.execute(queries.load("set_search_path"))
+            return _read_state(conn)
 
     # ---- changing ------------------------------------------------------------------------
 
@@ -186,8 +189,10 @@ class Migrator:
         backend = _Backend(self.conninfo, dbname)
         conn: psycopg.Connection[Any] = backend.connection
         try:
+            conn.execute(queries.load("set_search_path"))
             if conn.info.server_version >= 140000:
                 conn.execute(queries.load("set_client_check_interval"))
+            self._check_timeouts(conn)
             self._acquire_lock(conn)
             try:
                 backend.ensure_internal_schema_updated()
@@ -203,6 +208,24 @@ class Migrator:
         finally:
             conn.close()
 
+    def _timeouts(self) -> dict[str, str]:
+        return {
+            "lock_timeout": normalise_timeout(self.settings.lock_timeout),
+            "statement_timeout": normalise_timeout(self.settings.statement_timeout),
+        }
+
+    def _check_timeouts(self, conn: psycopg.Connection[Any]) -> None:
+        """Let the server judge the timeout values once, before any migration runs."""
+        try:
+            with conn.transaction():
+                conn.execute(
+                    queries.load("set_migration_timeouts"), {**self._timeouts(), "is_local": True}
+                )
+        except psycopg.errors.InvalidParameterValue as exc:
+            raise ConfigError(
+                f"bad timeout value: {_primary(exc)}", "use e.g. 5s, 500ms, 2min, 0"
+            ) from None
+
     def _acquire_lock(self, conn: psycopg.Connection[Any]) -> None:
         deadline = time.monotonic() + self.settings.lock_wait
         announced = False
@@ -212,13 +235,7 @@ class Migrator:
                 return
             cur = conn.cursor(row_factory=dict_row)
             holder = cur.execute(queries.load("get_migrate_lock_holder")).fetchone()
-            app = holder["application_name"] if holder else ""
-            who = (
-                f"backend pid {holder['pid']}, {app or 'no application name'}, "
-                f"from {holder['client']}, since {holder['backend_start']:%Y-%m-%d %H:%M:%S%z}"
-                if holder
-                else "a session that just finished"
-            )
+            who = _describe_holder(holder)
             if time.monotonic() >= deadline:
                 raise BusyError(
                     f"another pbl migrate run holds the migration lock ({who})",
@@ -258,10 +275,8 @@ class Migrator:
 
     def _run(self, backend: _Backend, migration: MigrationFile, direction: str) -> None:
         conn: psycopg.Connection[Any] = backend.connection
-        timeouts = {
-            "lock_timeout": normalise_timeout(self.settings.lock_timeout),
-            "statement_timeout": normalise_timeout(self.settings.statement_timeout),
-        }
+        timeouts = self._timeouts()
+        leftover: list[str] = []  # invalid indexes a failed non-transactional run could not drop
         try:
             if migration.transactional:
                 with backend.transaction():
@@ -271,37 +286,64 @@ class Migrator:
                     self._steps(backend, migration, direction)
                     self._bookkeep(backend, migration, direction)
             else:
-                conn.execute(
-                    queries.load("set_migration_timeouts"), {**timeouts, "is_local": False}
-                )
-                try:
-                    self._steps(backend, migration, direction)
-                finally:
-                    conn.execute(queries.load("reset_migration_timeouts"))
-                with backend.transaction():
-                    self._bookkeep(backend, migration, direction)
+                self._run_outside_transaction(backend, migration, direction, timeouts, leftover)
         except psycopg.errors.LockNotAvailable:
             raise BusyError(
                 f"{migration.id}: could not get a lock within lock_timeout="
                 f"{timeouts['lock_timeout']} (another session holds a conflicting lock); "
-                f"{_left_as(migration, direction)}",
+                f"{_left_as(migration, direction, leftover)}",
                 "retry when the blocking session is done (pbl locks), or raise --lock-timeout",
             ) from None
         except psycopg.errors.QueryCanceled:
             raise OperationFailed(
                 f"{migration.id}: a statement ran longer than statement_timeout="
-                f"{timeouts['statement_timeout']}; {_left_as(migration, direction)}",
+                f"{timeouts['statement_timeout']}; {_left_as(migration, direction, leftover)}",
                 "raise --statement-timeout (0 disables it) or split the migration",
-            ) from None
-        except psycopg.errors.InvalidParameterValue as exc:
-            raise ConfigError(
-                f"bad timeout value: {_primary(exc)}", "use e.g. 5s, 500ms, 2min, 0"
             ) from None
         except psycopg.Error as exc:
             raise OperationFailed(
                 f"{migration.id} failed ({direction}): {_primary(exc)}",
-                _left_as(migration, direction),
+                _left_as(migration, direction, leftover),
             ) from None
+
+    def _run_outside_transaction(
+        self,
+        backend: _Backend,
+        migration: MigrationFile,
+        direction: str,
+        timeouts: dict[str, str],
+        leftover: list[str],
+    ) -> None:
+        """Statements in autocommit; a failed CREATE INDEX CONCURRENTLY leaves an invalid index,
+        which is dropped (or named, when it cannot be) so a rerun starts clean."""
+        conn: psycopg.Connection[Any] = backend.connection
+        before = _invalid_indexes(conn)
+        conn.execute(queries.load("set_migration_timeouts"), {**timeouts, "is_local": False})
+        try:
+            self._steps(backend, migration, direction)
+        except psycopg.Error:
+            for index in sorted(_invalid_indexes(conn) - before):
+                try:
+                    conn.execute(
+                        sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.SQL(index))
+                    )
+                    self.emit(f"dropped invalid index {index} that {migration.id} left")
+                except psycopg.Error:
+                    leftover.append(index)
+            raise
+        finally:
+            conn.execute(queries.load("reset_migration_timeouts"))
+        text = " ".join(migration.statements + migration.rollback_statements).lower()
+        invalid = [i for i in _invalid_indexes(conn) if i.split(".")[-1].strip('"') in text]
+        if invalid:
+            raise RefusedError(
+                f"{migration.id} ran, but index {', '.join(invalid)} is invalid (a failed "
+                "CREATE INDEX CONCURRENTLY left it; IF NOT EXISTS then skips it); not recorded",
+                "drop it (DROP INDEX CONCURRENTLY) and rerun; write such migrations to drop "
+                "the index first",
+            )
+        with backend.transaction():
+            self._bookkeep(backend, migration, direction)
 
     @staticmethod
     def _steps(backend: _Backend, migration: MigrationFile, direction: str) -> None:
@@ -321,19 +363,44 @@ class Migrator:
             conn.execute(queries.load("delete_migration_checksum"), {"migration_id": migration.id})
 
 
+def _describe_holder(holder: dict[str, Any] | None) -> str:
+    """'backend pid 123, user x, app y, from z, since t', with what this role may see."""
+    if not holder:
+        return "a session that just finished"
+    parts = [f"backend pid {holder['pid']}"]
+    if holder.get("usename"):
+        parts.append(f"user {holder['usename']}")
+    if holder.get("application_name"):
+        parts.append(str(holder["application_name"]))
+    if holder.get("client"):
+        parts.append(f"from {holder['client']}")
+    if holder.get("backend_start"):
+        parts.append(f"since {holder['backend_start']:%Y-%m-%d %H:%M:%S%z}")
+    return ", ".join(parts)
+
+
 def _primary(exc: psycopg.Error) -> str:
     message = exc.diag.message_primary or str(exc).splitlines()[0]
     return f"{message} (SQLSTATE {exc.sqlstate})" if exc.sqlstate else message
 
 
-def _left_as(migration: MigrationFile, direction: str) -> str:
+def _left_as(migration: MigrationFile, direction: str, leftover: list[str]) -> str:
+    still = "pending" if direction == "apply" else "applied"
     if migration.transactional:
-        still = "pending" if direction == "apply" else "applied"
         return f"{migration.id} was rolled back as a whole and is still {still}"
+    if leftover:
+        return (
+            f"{migration.id} is still {still}; invalid index {', '.join(leftover)} remains: drop "
+            "it (DROP INDEX CONCURRENTLY) once the blocking session is gone, then rerun"
+        )
     return (
-        f"{migration.id} is non-transactional: statements that ran were undone where its "
-        "rollback allows; check the schema before rerunning"
+        f"{migration.id} is non-transactional and still {still}: statements that ran were undone "
+        "where its rollback allows; check the schema before rerunning"
     )
+
+
+def _invalid_indexes(conn: psycopg.Connection[Any]) -> set[str]:
+    return {row[0] for row in conn.execute(queries.load("list_invalid_indexes"))}
 
 
 def _record_checksum(conn: psycopg.Connection[Any], migration: MigrationFile) -> None:

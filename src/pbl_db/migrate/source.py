@@ -106,8 +106,8 @@ def load_migrations(directory: Path) -> list[MigrationFile]:
 _TEMPLATE = """\
 -- {id}: describe the change here.
 -- Runs in one transaction with lock_timeout and statement_timeout set by pbl migrate.
--- For CREATE INDEX CONCURRENTLY, put it alone in its own migration with the directive line
--- '-- transactional: false' at the very top.
+-- For CREATE INDEX CONCURRENTLY, put it in its own migration with the directive line
+-- '-- transactional: false' at the very top, after DROP INDEX CONCURRENTLY IF EXISTS.
 
 """
 
