@@ -41,7 +41,7 @@ def migrator(pg_server: PgServer) -> Iterator[str]:
         admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
 
 
-def test_non_superuser_migrates_and_rolls_back(
+def test_non_superuser_migrates_seeds_and_rolls_back(
     migrator: str, template_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", migrator)
@@ -54,6 +54,14 @@ def test_non_superuser_migrates_and_rolls_back(
         assert row.fetchone() == (False, False)
         owner = conn.execute("SELECT tableowner FROM pg_tables WHERE tablename = 'applications'")
         assert owner.fetchone() == ("pbl_owner",)
+    # seeds set the tenant per row group, so forced row-level security lets the owner write them
+    seeded = run_pbl("seed", "--sql-dir", str(ROOT / "sql"))
+    assert seeded.code == 0, seeded.err
+    with psycopg.connect(migrator) as conn:
+        assert conn.execute("SELECT count(*) FROM tenants").fetchone() == (0,)  # no tenant set
+        acme = "11111111-1111-4111-8111-111111111111"
+        conn.execute("SELECT set_config('app.current_tenant_id', %s, true)", (acme,))
+        assert conn.execute("SELECT count(*) FROM applications").fetchone() == (2,)
     rolled = run_pbl("migrate", "rollback", "--count", "all", "--sql-dir", str(ROOT / "sql"))
     assert rolled.code == 0, rolled.err
 

@@ -16,7 +16,7 @@ def _show_version(value: bool) -> None:
 
 
 def build_app() -> typer.Typer:
-    from pbl_db.cli import local, migrate
+    from pbl_db.cli import crypto, local, migrate, seed
 
     app = typer.Typer(
         name="pbl",
@@ -44,5 +44,7 @@ def build_app() -> typer.Typer:
         4 refused for safety, 5 busy (lock not available), 130 interrupted."""
 
     app.add_typer(migrate.app, name="migrate")
+    app.add_typer(seed.app, name="seed")
+    app.add_typer(crypto.app, name="crypto")
     app.add_typer(local.app, name="local")
     return app

@@ -1,0 +1,1 @@
+-- Nothing to undo: validation only checked rows. Rolling back 0010 drops the constraints.

@@ -1,0 +1,143 @@
+"""AES-256-GCM field encryption with a self-describing token format.
+
+Token: ``pbl:v1:<key id>:<base64url(nonce || ciphertext || tag)>`` (no padding). The key id picks
+the key; the associated data binds the value to where it lives (table, column, row id, tenant
+id) and to its own version and key id, so a token copied to another row, column or tenant, or
+relabelled with another key id, fails to open.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pbl_db.errors import ConfigError, OperationFailed
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+PREFIX = "pbl"
+VERSION = "v1"
+KEY_BYTES = 32
+NONCE_BYTES = 12
+KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+TOKEN = re.compile(r"^pbl:(v[0-9]+):([A-Za-z0-9_-]{1,32}):([A-Za-z0-9_-]+)$")
+
+
+class DecryptError(OperationFailed):
+    """A token that cannot be opened: wrong format, version, key, or a tampered/moved value."""
+
+
+def _canonical_id(value: object) -> str:
+    """A UUID in its canonical lower-case form, whatever spelling it came in; others as-is."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    text = str(value)
+    if len(text) == 36 and text == text.lower():
+        return text  # canonical already, or not a UUID at all: used as it is either way
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        return text
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where a value lives; becomes the AES-GCM associated data."""
+
+    table: str
+    column: str
+    row_id: object
+    tenant_id: object
+
+    def __post_init__(self) -> None:
+        ids = (_canonical_id(self.row_id), _canonical_id(self.tenant_id))
+        object.__setattr__(self, "_tail", "\x1f".join((self.table, self.column, *ids)))
+
+    def aad(self, key_id: str) -> bytes:
+        tail: str = self._tail  # type: ignore[attr-defined]
+        return f"{PREFIX}\x1f{VERSION}\x1f{key_id}\x1f{tail}".encode()
+
+
+def parse_token(token: str) -> tuple[str, str, bytes]:
+    """(version, key id, nonce+ciphertext) of a token; DecryptError if it is not one."""
+    match = TOKEN.match(token)
+    if not match:
+        raise DecryptError("value is not a pbl encrypted token (expected pbl:v1:<key id>:<data>)")
+    version, key_id, body = match.groups()
+    if version != VERSION:
+        raise DecryptError(f"unsupported token version {version}", f"this pbl reads {VERSION}")
+    try:
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    except ValueError:
+        raise DecryptError("token data is not base64url") from None
+    if len(raw) < NONCE_BYTES + 16:
+        raise DecryptError("token data is too short to be AES-GCM output")
+    return version, key_id, raw
+
+
+def key_id_of(token: str) -> str:
+    return parse_token(token)[1]
+
+
+class KeyRing:
+    """Keys by id; the active one encrypts, every one decrypts. One AESGCM object per key."""
+
+    def __init__(self, keys: Mapping[str, bytes], active: str) -> None:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        if not keys:
+            raise ConfigError("the key ring is empty", "add a key: pbl crypto keygen")
+        for key_id, key in keys.items():
+            if not KEY_ID.match(key_id):
+                raise ConfigError(f"bad key id {key_id!r}", "use 1-32 letters, digits, '-' or '_'")
+            if len(key) != KEY_BYTES:
+                raise ConfigError(
+                    f"key {key_id} is {len(key)} bytes; AES-256 needs {KEY_BYTES}",
+                    "make one with: pbl crypto keygen",
+                )
+        if active not in keys:
+            raise ConfigError(f"active key {active!r} is not in the key ring", "check the key ids")
+        self.active = active
+        self._keys = dict(keys)
+        self._aead: dict[str, AESGCM] = {kid: AESGCM(key) for kid, key in keys.items()}
+
+    @property
+    def key_ids(self) -> list[str]:
+        return list(self._keys)
+
+    def raw_key(self, key_id: str) -> bytes:
+        return self._keys[key_id]
+
+    def encrypt(self, plaintext: str | bytes, context: Context) -> str:
+        data = plaintext.encode("utf-8") if isinstance(plaintext, str) else plaintext
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = self._aead[self.active].encrypt(nonce, data, context.aad(self.active))
+        body = base64.urlsafe_b64encode(nonce + sealed).rstrip(b"=").decode("ascii")
+        return f"{PREFIX}:{VERSION}:{self.active}:{body}"
+
+    def decrypt(self, token: str, context: Context) -> bytes:
+        from cryptography.exceptions import InvalidTag
+
+        _, key_id, raw = parse_token(token)
+        aead = self._aead.get(key_id)
+        if aead is None:
+            raise DecryptError(
+                f"value is encrypted with key {key_id}, which is not in the key ring",
+                "add that key (PBL_ENCRYPTION_KEYS or the key file)",
+            )
+        try:
+            return aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], context.aad(key_id))
+        except InvalidTag:
+            raise DecryptError(
+                f"value does not open for {context.table}.{context.column} of row "
+                f"{_canonical_id(context.row_id)}: tampered, or moved from another row/column"
+            ) from None
+
+    def decrypt_text(self, token: str, context: Context) -> str:
+        return self.decrypt(token, context).decode("utf-8")

@@ -1,0 +1,156 @@
+"""Loading the key ring from PBL_ENCRYPTION_KEYS or a 0600 key file; making and storing keys.
+
+PBL_ENCRYPTION_KEYS="id2:<base64 key>,id1:<base64 key>": the first key is active unless
+PBL_ENCRYPTION_ACTIVE_KEY names another. Key file (PBL_KEY_FILE or --key-file), mode 0600:
+{"active": "id2", "keys": {"id2": "<base64>", "id1": "<base64>"}}.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime
+import hashlib
+import json
+import os
+import secrets
+import stat
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pbl_db.connection import is_production
+from pbl_db.crypto.cipher import KEY_BYTES, KeyRing
+from pbl_db.errors import ConfigError, RefusedError
+
+# The development seed key: public by design (docs/crypto.md), so seeded demo data can be
+# decrypted anywhere. pbl refuses it when PBL_ENV=production.
+DEV_SEED_KEY_ID = "dev-seed"
+DEV_SEED_KEY = hashlib.sha256(b"pbl development seed key: never use in production").digest()
+
+
+def dev_seed_keyring() -> KeyRing:
+    return KeyRing({DEV_SEED_KEY_ID: DEV_SEED_KEY}, DEV_SEED_KEY_ID)
+
+
+def encode_key(key: bytes) -> str:
+    return base64.b64encode(key).decode("ascii")
+
+
+def decode_key(key_id: str, text: str) -> bytes:
+    try:
+        key = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise ConfigError(
+            f"key {key_id} is not valid base64", "make one with: pbl crypto keygen"
+        ) from None
+    if len(key) != KEY_BYTES:
+        raise ConfigError(
+            f"key {key_id} decodes to {len(key)} bytes; AES-256 needs {KEY_BYTES}",
+            "make one with: pbl crypto keygen",
+        )
+    return key
+
+
+def new_key_id() -> str:
+    return f"k{datetime.datetime.now(datetime.UTC):%Y%m%d}{secrets.token_hex(2)}"
+
+
+def generate_key() -> bytes:
+    return secrets.token_bytes(KEY_BYTES)
+
+
+def _parse_env(value: str) -> tuple[dict[str, bytes], str]:
+    keys: dict[str, bytes] = {}
+    order: list[str] = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        if ":" not in item:
+            raise ConfigError(
+                "PBL_ENCRYPTION_KEYS entries must be id:base64key", "e.g. k1:<44 base64 chars>"
+            )
+        key_id, text = item.split(":", 1)
+        key_id = key_id.strip()
+        if key_id in keys:
+            raise ConfigError(f"duplicate key id {key_id} in PBL_ENCRYPTION_KEYS", "ids are unique")
+        keys[key_id] = decode_key(key_id, text)
+        order.append(key_id)
+    if not keys:
+        raise ConfigError("PBL_ENCRYPTION_KEYS is empty", "make a key with: pbl crypto keygen")
+    return keys, order[0]
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in seen:
+            raise ConfigError(f"duplicate key id {name} in the key file", "ids are unique")
+        seen[name] = value
+    return seen
+
+
+def read_key_file(path: Path) -> tuple[dict[str, bytes], str]:
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ConfigError(
+            f"key file {path} does not exist", "make one: pbl crypto keygen --out FILE"
+        ) from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise RefusedError(
+            f"key file {path} is readable by group or others (mode {stat.S_IMODE(mode):04o})",
+            f"chmod 600 {path}",
+        )
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_reject_duplicates)
+        raw_keys = data["keys"]
+        active = data.get("active") or next(iter(raw_keys))
+    except (ValueError, KeyError, TypeError, StopIteration):
+        raise ConfigError(
+            f"key file {path} is not pbl's format",
+            'expected {"active": "id", "keys": {"id": "<base64>"}}',
+        ) from None
+    return {kid: decode_key(kid, text) for kid, text in raw_keys.items()}, active
+
+
+def write_key_file(path: Path, keys: Mapping[str, bytes], active: str) -> None:
+    """Write atomically with mode 0600 from the first byte."""
+    payload = json.dumps(
+        {"active": active, "keys": {kid: encode_key(k) for kid, k in keys.items()}}, indent=2
+    )
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(payload + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def load_keyring(
+    key_file: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
+) -> KeyRing:
+    """The key ring from --key-file, PBL_KEY_FILE or PBL_ENCRYPTION_KEYS (in that order)."""
+    env = os.environ if environ is None else environ
+    chosen = key_file or env.get("PBL_KEY_FILE")
+    if chosen:
+        keys, active = read_key_file(Path(chosen))
+    elif env.get("PBL_ENCRYPTION_KEYS"):
+        keys, active = _parse_env(env["PBL_ENCRYPTION_KEYS"])
+    else:
+        raise ConfigError(
+            "no encryption keys configured",
+            "set PBL_ENCRYPTION_KEYS or PBL_KEY_FILE (make a key with: pbl crypto keygen)",
+        )
+    active = env.get("PBL_ENCRYPTION_ACTIVE_KEY") or active
+    if is_production(env) and any(k == DEV_SEED_KEY for k in keys.values()):
+        raise RefusedError(
+            "the development seed key is in the key ring and PBL_ENV=production",
+            "remove it; it is public and only for seed data",
+        )
+    return KeyRing(keys, active)

@@ -1,0 +1,252 @@
+"""Re-encrypt every value not under the active key: COPY out, crypto, COPY in, one UPDATE.
+
+Each batch is one short transaction. A row that changed between read and write is left for the
+next run (the UPDATE matches the old values), rows already on the active key are never read
+again, so a killed run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from pbl_db import queries
+from pbl_db.crypto.cipher import Context, DecryptError, KeyRing, key_id_of
+from pbl_db.crypto.fields import ENCRYPTED_FIELDS, WRAPPER, Field, decrypt_json, encrypt_json
+from pbl_db.errors import RefusedError
+
+ProgressSink = Callable[[int, int], None]
+ZERO_UUID = uuid.UUID(int=0)
+
+
+@dataclass(frozen=True)
+class KeyUsage:
+    table: str
+    column: str
+    key_id: str
+    values: int
+
+
+@dataclass(frozen=True)
+class Failure:
+    table: str
+    column: str
+    row_id: str
+    reason: str
+
+
+@dataclass
+class RotationReport:
+    active_key: str
+    rows_to_rotate: int = 0
+    rows_updated: int = 0
+    values_rotated: dict[str, int] = field(default_factory=dict)
+    changed_concurrently: int = 0
+    failures: list[Failure] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _value(f: Field) -> sql.Composable:
+    column = sql.Identifier(f.column)
+    return (
+        column if f.kind == "text" else sql.SQL("({} ->> {})").format(column, sql.Literal(WRAPPER))
+    )
+
+
+def _needs(fields: list[Field], active: str) -> sql.Composable:
+    return sql.SQL(" OR ").join(
+        sql.SQL("({v} IS NOT NULL AND split_part({v}, ':', 3) <> {a})").format(
+            v=_value(f), a=sql.Literal(active)
+        )
+        for f in fields
+    )
+
+
+def require_rls_bypass(conn: psycopg.Connection[Any], what: str) -> None:
+    row = conn.execute(queries.load("get_rls_bypass")).fetchone()
+    if not row or not row[0]:
+        raise RefusedError(
+            f"{what} must see every tenant's rows, but {conn.info.user} is subject to "
+            "row-level security",
+            "connect as a superuser or a BYPASSRLS role for this job",
+        )
+
+
+def key_usage(conn: psycopg.Connection[Any]) -> list[KeyUsage]:
+    """How many values of each encrypted field each key id protects."""
+    result = []
+    for f in ENCRYPTED_FIELDS:
+        query = sql.SQL(queries.load("count_key_usage")).format(
+            value=_value(f), table=sql.Identifier(f.table)
+        )
+        for key_id, count in conn.execute(query):
+            result.append(KeyUsage(f.table, f.column, key_id, count))
+    return result
+
+
+def _tables() -> dict[str, list[Field]]:
+    tables: dict[str, list[Field]] = {}
+    for f in ENCRYPTED_FIELDS:
+        tables.setdefault(f.table, []).append(f)
+    return tables
+
+
+def count_to_rotate(conn: psycopg.Connection[Any], active: str) -> int:
+    total = 0
+    for table, fields in _tables().items():
+        query = sql.SQL(queries.load("count_rows_to_rotate")).format(
+            table=sql.Identifier(table), needs=_needs(fields, active)
+        )
+        row = conn.execute(query).fetchone()
+        total += row[0] if row else 0
+    return total
+
+
+def rotate(
+    conn: psycopg.Connection[Any],
+    ring: KeyRing,
+    *,
+    batch_size: int = 5000,
+    on_progress: ProgressSink | None = None,
+) -> RotationReport:
+    """Re-encrypt under ring.active; conn must be in autocommit mode."""
+    require_rls_bypass(conn, "key rotation")
+    started = time.monotonic()
+    report = RotationReport(ring.active)
+    report.rows_to_rotate = count_to_rotate(conn, ring.active)
+    progress = on_progress or (lambda _done, _total: None)
+    done = 0
+    for table, fields in _tables().items():
+        for f in fields:
+            report.values_rotated.setdefault(f"{table}.{f.column}", 0)
+        staging = sql.Identifier(f"pbl_rotate_{table}")
+        _create_staging(conn, staging, fields)
+        after = ZERO_UUID
+        while True:
+            with conn.transaction():
+                rows = _read_batch(conn, table, fields, ring.active, after, batch_size)
+                if not rows:
+                    break
+                after = rows[-1][0]
+                results = (_reencrypt(ring, table, fields, row, report) for row in rows)
+                staged = [s for s in results if s is not None]
+                updated = _write_batch(conn, table, fields, staging, staged) if staged else 0
+            report.rows_updated += updated
+            report.changed_concurrently += len(staged) - updated
+            done += len(rows)
+            progress(done, report.rows_to_rotate)
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(staging))
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _create_staging(
+    conn: psycopg.Connection[Any], staging: sql.Identifier, fields: list[Field]
+) -> None:
+    columns = sql.SQL(", ").join(
+        sql.SQL("{} {}").format(
+            sql.Identifier(f"{prefix}_{f.column}"), sql.SQL("text" if f.kind == "text" else "jsonb")
+        )
+        for f in fields
+        for prefix in ("old", "new")
+    )
+    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(staging))
+    conn.execute(
+        sql.SQL(queries.load("create_rotation_table")).format(staging=staging, columns=columns)
+    )
+
+
+def _read_batch(
+    conn: psycopg.Connection[Any],
+    table: str,
+    fields: list[Field],
+    active: str,
+    after: uuid.UUID,
+    limit: int,
+) -> list[tuple[Any, ...]]:
+    query = sql.SQL(queries.load("copy_rotation_batch")).format(
+        columns=sql.SQL(", ").join(sql.Identifier(f.column) for f in fields),
+        table=sql.Identifier(table),
+        after=sql.Literal(after),
+        needs=_needs(fields, active),
+        limit=sql.Literal(limit),
+    )
+    types = ["uuid", "uuid"] + ["text" if f.kind == "text" else "jsonb" for f in fields]
+    with conn.cursor() as cur, cur.copy(query) as copy:
+        copy.set_types(types)
+        return list(copy.rows())
+
+
+def _reencrypt(
+    ring: KeyRing, table: str, fields: list[Field], row: tuple[Any, ...], report: RotationReport
+) -> tuple[Any, ...] | None:
+    row_uuid, tenant_uuid, *values = row
+    row_id, tenant_id = str(row_uuid), str(tenant_uuid)  # canonical once, not per field
+    out: list[Any] = [row_uuid]
+    changed = 0
+    for f, value in zip(fields, values, strict=True):
+        new = value
+        if value is not None:
+            ctx = Context(table, f.column, row_id, tenant_id)
+            try:
+                if f.kind == "text":
+                    if key_id_of(value) != ring.active:
+                        new = ring.encrypt(ring.decrypt(value, ctx), ctx)
+                elif (
+                    key_id_of(value.get(WRAPPER, "") if isinstance(value, dict) else "")
+                    != ring.active
+                ):
+                    new = encrypt_json(ring, decrypt_json(ring, value, ctx), ctx)
+            except DecryptError as exc:
+                report.failures.append(Failure(table, f.column, row_id, exc.message))
+                new = value
+            if new is not value:
+                changed += 1
+                report.values_rotated[f"{table}.{f.column}"] += 1
+        wrap = (lambda v: v) if f.kind == "text" else (lambda v: None if v is None else Jsonb(v))
+        out.extend([wrap(value), wrap(new)])
+    return tuple(out) if changed else None
+
+
+def _write_batch(
+    conn: psycopg.Connection[Any],
+    table: str,
+    fields: list[Field],
+    staging: sql.Identifier,
+    staged: list[tuple[Any, ...]],
+) -> int:
+    columns = [sql.Identifier("id")] + [
+        sql.Identifier(f"{prefix}_{f.column}") for f in fields for prefix in ("old", "new")
+    ]
+    types = ["uuid"] + [("text" if f.kind == "text" else "jsonb") for f in fields for _ in (0, 1)]
+    with conn.cursor() as cur:
+        copy_in = sql.SQL("COPY {} ({}) FROM STDIN").format(staging, sql.SQL(", ").join(columns))
+        with cur.copy(copy_in) as copy:
+            copy.set_types(types)
+            for row in staged:
+                copy.write_row(row)
+        update = sql.SQL(queries.load("update_from_rotation")).format(
+            table=sql.Identifier(table),
+            staging=staging,
+            assignments=sql.SQL(", ").join(
+                sql.SQL("{} = s.{}").format(
+                    sql.Identifier(f.column), sql.Identifier(f"new_{f.column}")
+                )
+                for f in fields
+            ),
+            unchanged=sql.SQL(" AND ").join(
+                sql.SQL("t.{} IS NOT DISTINCT FROM s.{}").format(
+                    sql.Identifier(f.column), sql.Identifier(f"old_{f.column}")
+                )
+                for f in fields
+            ),
+        )
+        cur.execute(update)
+        return cur.rowcount

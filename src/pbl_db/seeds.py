@@ -1,0 +1,66 @@
+"""sql/seeds: NNN_name.sql files, idempotent, run in name order, each in one transaction."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from pbl_db.errors import ConfigError, OperationFailed
+
+_SEED = re.compile(r"^\d{3}_[a-z0-9_]+\.sql$")
+
+
+@dataclass(frozen=True)
+class SeedFile:
+    name: str  # e.g. 001_tenants
+    path: Path
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    name: str
+    seconds: float
+
+
+def list_seeds(directory: Path) -> list[SeedFile]:
+    if not directory.is_dir():
+        raise ConfigError(
+            f"seeds directory {directory} does not exist", "set --sql-dir / PBL_SQL_DIR"
+        )
+    return [SeedFile(p.name[:-4], p) for p in sorted(directory.iterdir()) if _SEED.match(p.name)]
+
+
+def select(seeds: list[SeedFile], specific: list[str]) -> list[SeedFile]:
+    if not specific:
+        return seeds
+    by_name = {s.name: s for s in seeds}
+    wanted = []
+    for name in specific:
+        key = name[:-4] if name.endswith(".sql") else name
+        if key not in by_name:
+            raise ConfigError(f"no seed named {name}", "see 'pbl seed list'")
+        wanted.append(by_name[key])
+    return wanted
+
+
+def run_seeds(conn: psycopg.Connection[Any], seeds: list[SeedFile]) -> list[SeedResult]:
+    """Run each file in its own transaction; a failure rolls that file back and stops."""
+    import time
+
+    done = []
+    for seed in seeds:
+        started = time.monotonic()
+        try:
+            with conn.transaction():
+                conn.execute(seed.path.read_text(encoding="utf-8").encode("utf-8"))
+        except psycopg.Error as exc:
+            message = exc.diag.message_primary or str(exc).splitlines()[0]
+            raise OperationFailed(
+                f"seed {seed.name} failed: {message}", "it was rolled back; fix it and rerun"
+            ) from None
+        done.append(SeedResult(seed.name, time.monotonic() - started))
+    return done
