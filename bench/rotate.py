@@ -80,8 +80,11 @@ def main() -> None:
         ring_new = KeyRing({"old": KEYS["old"], "new": KEYS["new"]}, "new")
         crypto_seconds = crypto_only(rows, ring_new)
 
-        with psycopg.connect(url, autocommit=True) as conn:
-            report = rotate(conn, ring_new)
+        with (
+            psycopg.connect(url, autocommit=True) as conn,
+            psycopg.connect(url, autocommit=True) as writer,
+        ):
+            report = rotate(conn, ring_new, writer_conn=writer)  # as the CLI runs it
         assert report.rows_updated == ROWS and not report.failures
 
         ring_naive = KeyRing({"new": KEYS["new"], "naive": KEYS["naive"]}, "naive")
@@ -96,7 +99,7 @@ def main() -> None:
                 [
                     ("method", "rows", "rows/s"),
                     (
-                        "pbl crypto rotate (COPY out, COPY in, UPDATE ... FROM)",
+                        "pbl crypto rotate (COPY out/in, UPDATE ... FROM, writer thread)",
                         str(ROWS),
                         f"{pbl_rate:,.0f}",
                     ),

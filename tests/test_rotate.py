@@ -110,7 +110,8 @@ def test_undecryptable_value_is_reported_and_left(demo: tuple[str, Path], pbl) -
     assert report["rows_updated"] == 600  # its other fields still moved
 
 
-def test_killed_run_resumes(demo: tuple[str, Path], pbl) -> None:
+@pytest.mark.parametrize("pipelined", [False, True])
+def test_killed_run_resumes(demo: tuple[str, Path], pbl, pipelined: bool) -> None:
     url, keys = demo
     assert pbl("crypto", "keygen", "--id", "new", "--out", str(keys)).code == 0
     ring = load_keyring(keys, environ={})
@@ -121,8 +122,18 @@ def test_killed_run_resumes(demo: tuple[str, Path], pbl) -> None:
     def die_after_first_batch(done: int, total: int) -> None:
         raise Killed
 
-    with psycopg.connect(url, autocommit=True) as conn, pytest.raises(Killed):
-        rotate(conn, ring, batch_size=100, on_progress=die_after_first_batch)
+    with (
+        psycopg.connect(url, autocommit=True) as conn,
+        psycopg.connect(url, autocommit=True) as writer,
+        pytest.raises(Killed),
+    ):
+        rotate(
+            conn,
+            ring,
+            batch_size=100,
+            on_progress=die_after_first_batch,
+            writer_conn=writer if pipelined else None,
+        )
     assert usage(url)[("applications.ssn_encrypted", "new")] == 100
     with psycopg.connect(url, autocommit=True) as conn:
         report = rotate(conn, ring, batch_size=100)

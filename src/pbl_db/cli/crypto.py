@@ -183,7 +183,8 @@ def rotate(
     from pbl_db.crypto.rotate import rotate as run_rotation
 
     ring = load_keyring(key_file)
-    with connect(target(database_url)) as conn:
+    resolved = target(database_url)
+    with connect(resolved) as conn:
         if dry_run:
             require_rls_bypass(conn, "key rotation")
             rows = [{**asdict(u), "active": u.key_id == ring.active} for u in key_usage(conn)]
@@ -198,8 +199,10 @@ def rotate(
                 typer.echo(f"would re-encrypt {pending} row(s) under {ring.active}")
             return
         say(f"re-encrypting under key {ring.active}")
-        with Progress("re-encrypting") as progress:
-            report = run_rotation(conn, ring, batch_size=batch_size, on_progress=progress)
+        with connect(resolved) as writer, Progress("re-encrypting") as progress:
+            report = run_rotation(
+                conn, ring, batch_size=batch_size, on_progress=progress, writer_conn=writer
+            )
     if as_json:
         render(asdict(report), as_json=True)
     else:

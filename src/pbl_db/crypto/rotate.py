@@ -7,6 +7,9 @@ again, so a killed run resumes where it stopped.
 
 from __future__ import annotations
 
+import json
+import queue
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -15,11 +18,10 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from psycopg.types.json import Jsonb
 
 from pbl_db import queries
-from pbl_db.crypto.cipher import Context, DecryptError, KeyRing, key_id_of
-from pbl_db.crypto.fields import ENCRYPTED_FIELDS, WRAPPER, Field, decrypt_json, encrypt_json
+from pbl_db.crypto.cipher import Context, DecryptError, KeyRing
+from pbl_db.crypto.fields import ENCRYPTED_FIELDS, WRAPPER, Field, token_of
 from pbl_db.errors import RefusedError
 
 ProgressSink = Callable[[int, int], None]
@@ -69,6 +71,10 @@ def _needs(fields: list[Field], active: str) -> sql.Composable:
     )
 
 
+def _cast(f: Field) -> sql.Composable:
+    return sql.SQL("") if f.kind == "text" else sql.SQL("::jsonb")
+
+
 def require_rls_bypass(conn: psycopg.Connection[Any], what: str) -> None:
     row = conn.execute(queries.load("get_rls_bypass")).fetchone()
     if not row or not row[0]:
@@ -109,40 +115,99 @@ def count_to_rotate(conn: psycopg.Connection[Any], active: str) -> int:
     return total
 
 
+class _Writer:
+    """Writes staged batches on its own connection, in a thread, while the caller reads and
+    re-encrypts the next batch: the server's work overlaps the Python crypto."""
+
+    def __init__(self, conn: psycopg.Connection[Any], report: RotationReport) -> None:
+        self.conn = conn
+        self.report = report
+        self.queue: queue.Queue[tuple[str, list[Field], list[tuple[Any, ...]]] | None] = (
+            queue.Queue(maxsize=2)
+        )
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="pbl-rotate-writer", daemon=True)
+        self.thread.start()
+
+    def put(self, table: str, fields: list[Field], staged: list[tuple[Any, ...]]) -> None:
+        self.check()
+        self.queue.put((table, fields, staged))
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def close(self) -> None:
+        """Write what is queued, then stop (also when the caller is unwinding)."""
+        self.queue.put(None)
+        self.thread.join()
+        self.check()
+
+    def _run(self) -> None:
+        while (item := self.queue.get()) is not None:
+            if self.error is not None:
+                continue  # drain after a failure; close() raises it
+            table, fields, staged = item
+            try:
+                staging = sql.Identifier(f"pbl_rotate_{table}")
+                with self.conn.transaction():
+                    updated = _write_batch(self.conn, table, fields, staging, staged)
+                self.report.rows_updated += updated
+                self.report.changed_concurrently += len(staged) - updated
+            except BaseException as exc:  # handed to the caller's thread
+                self.error = exc
+
+
 def rotate(
     conn: psycopg.Connection[Any],
     ring: KeyRing,
     *,
     batch_size: int = 5000,
     on_progress: ProgressSink | None = None,
+    writer_conn: psycopg.Connection[Any] | None = None,
 ) -> RotationReport:
-    """Re-encrypt under ring.active; conn must be in autocommit mode."""
+    """Re-encrypt under ring.active. Both connections in autocommit mode; with writer_conn the
+    writes run on it in a second thread, overlapping reading and crypto on conn."""
     require_rls_bypass(conn, "key rotation")
+    out = writer_conn or conn
+    if writer_conn is not None:
+        require_rls_bypass(writer_conn, "key rotation")
     started = time.monotonic()
     report = RotationReport(ring.active)
     report.rows_to_rotate = count_to_rotate(conn, ring.active)
     progress = on_progress or (lambda _done, _total: None)
-    done = 0
-    for table, fields in _tables().items():
+    tables = _tables()
+    for table, fields in tables.items():
         for f in fields:
             report.values_rotated.setdefault(f"{table}.{f.column}", 0)
-        staging = sql.Identifier(f"pbl_rotate_{table}")
-        _create_staging(conn, staging, fields)
-        after = ZERO_UUID
-        while True:
-            with conn.transaction():
-                rows = _read_batch(conn, table, fields, ring.active, after, batch_size)
-                if not rows:
-                    break
+        _create_staging(out, sql.Identifier(f"pbl_rotate_{table}"), fields)
+    writer = _Writer(out, report) if writer_conn is not None else None
+    done = 0
+    try:
+        for table, fields in tables.items():
+            after = ZERO_UUID
+            while rows := _read_batch(conn, table, fields, ring.active, after, batch_size):
                 after = rows[-1][0]
                 results = (_reencrypt(ring, table, fields, row, report) for row in rows)
                 staged = [s for s in results if s is not None]
-                updated = _write_batch(conn, table, fields, staging, staged) if staged else 0
-            report.rows_updated += updated
-            report.changed_concurrently += len(staged) - updated
-            done += len(rows)
-            progress(done, report.rows_to_rotate)
-        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(staging))
+                if staged and writer is not None:
+                    writer.put(table, fields, staged)
+                elif staged:
+                    with conn.transaction():
+                        updated = _write_batch(
+                            conn, table, fields, sql.Identifier(f"pbl_rotate_{table}"), staged
+                        )
+                    report.rows_updated += updated
+                    report.changed_concurrently += len(staged) - updated
+                done += len(rows)
+                progress(done, report.rows_to_rotate)
+    finally:
+        if writer is not None:
+            writer.close()
+        for table in tables:
+            out.execute(
+                sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(f"pbl_rotate_{table}"))
+            )
     report.seconds = time.monotonic() - started
     return report
 
@@ -150,10 +215,10 @@ def rotate(
 def _create_staging(
     conn: psycopg.Connection[Any], staging: sql.Identifier, fields: list[Field]
 ) -> None:
+    # text throughout: JSON travels as its text and is cast in the UPDATE, so Python never
+    # parses or re-serialises anything but the {"pbl_encrypted": ...} wrapper
     columns = sql.SQL(", ").join(
-        sql.SQL("{} {}").format(
-            sql.Identifier(f"{prefix}_{f.column}"), sql.SQL("text" if f.kind == "text" else "jsonb")
-        )
+        sql.SQL("{} text").format(sql.Identifier(f"{prefix}_{f.column}"))
         for f in fields
         for prefix in ("old", "new")
     )
@@ -178,7 +243,7 @@ def _read_batch(
         needs=_needs(fields, active),
         limit=sql.Literal(limit),
     )
-    types = ["uuid", "uuid"] + ["text" if f.kind == "text" else "jsonb" for f in fields]
+    types = ["uuid", "uuid"] + ["text"] * len(fields)
     with conn.cursor() as cur, cur.copy(query) as copy:
         copy.set_types(types)
         return list(copy.rows())
@@ -196,22 +261,17 @@ def _reencrypt(
         if value is not None:
             ctx = Context(table, f.column, row_id, tenant_id)
             try:
-                if f.kind == "text":
-                    if key_id_of(value) != ring.active:
-                        new = ring.encrypt(ring.decrypt(value, ctx), ctx)
-                elif (
-                    key_id_of(value.get(WRAPPER, "") if isinstance(value, dict) else "")
-                    != ring.active
-                ):
-                    new = encrypt_json(ring, decrypt_json(ring, value, ctx), ctx)
-            except DecryptError as exc:
-                report.failures.append(Failure(table, f.column, row_id, exc.message))
-                new = value
+                token = value if f.kind == "text" else token_of(json.loads(value))
+                fresh = ring.reencrypt(token, ctx)
+                if fresh is not token:
+                    new = fresh if f.kind == "text" else json.dumps({WRAPPER: fresh})
+            except (DecryptError, ValueError) as exc:
+                reason = exc.message if isinstance(exc, DecryptError) else "not valid JSON"
+                report.failures.append(Failure(table, f.column, row_id, reason))
             if new is not value:
                 changed += 1
                 report.values_rotated[f"{table}.{f.column}"] += 1
-        wrap = (lambda v: v) if f.kind == "text" else (lambda v: None if v is None else Jsonb(v))
-        out.extend([wrap(value), wrap(new)])
+        out.extend((value, new))
     return tuple(out) if changed else None
 
 
@@ -225,7 +285,7 @@ def _write_batch(
     columns = [sql.Identifier("id")] + [
         sql.Identifier(f"{prefix}_{f.column}") for f in fields for prefix in ("old", "new")
     ]
-    types = ["uuid"] + [("text" if f.kind == "text" else "jsonb") for f in fields for _ in (0, 1)]
+    types = ["uuid"] + ["text"] * (2 * len(fields))
     with conn.cursor() as cur:
         copy_in = sql.SQL("COPY {} ({}) FROM STDIN").format(staging, sql.SQL(", ").join(columns))
         with cur.copy(copy_in) as copy:
@@ -236,14 +296,14 @@ def _write_batch(
             table=sql.Identifier(table),
             staging=staging,
             assignments=sql.SQL(", ").join(
-                sql.SQL("{} = s.{}").format(
-                    sql.Identifier(f.column), sql.Identifier(f"new_{f.column}")
+                sql.SQL("{} = s.{}{}").format(
+                    sql.Identifier(f.column), sql.Identifier(f"new_{f.column}"), _cast(f)
                 )
                 for f in fields
             ),
             unchanged=sql.SQL(" AND ").join(
-                sql.SQL("t.{} IS NOT DISTINCT FROM s.{}").format(
-                    sql.Identifier(f.column), sql.Identifier(f"old_{f.column}")
+                sql.SQL("t.{} IS NOT DISTINCT FROM s.{}{}").format(
+                    sql.Identifier(f.column), sql.Identifier(f"old_{f.column}"), _cast(f)
                 )
                 for f in fields
             ),
