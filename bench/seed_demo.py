@@ -34,9 +34,12 @@ def dump(url: str) -> dict[str, bytes]:
     return out
 
 
-def raw_copy(url: str, data: dict[str, bytes], months: int) -> float:
+def raw_copy(url: str, data: dict[str, bytes], first: object, last: object) -> float:
     with psycopg.connect(url) as conn:
-        conn.execute("SELECT count(*) FROM pbl_ensure_audit_partitions(%s, 3)", (months + 1,))
+        conn.execute(
+            "SELECT count(*) FROM pbl_ensure_audit_partitions_between(%s, %s)",
+            (first, last),
+        )
         conn.commit()
         started = time.perf_counter()
         with conn.cursor() as cur:
@@ -63,7 +66,10 @@ def main() -> None:
             report = seed_demo(conn, spec, ring)
         data = dump(seeded)
         target = migrated_database(pg, "bench_raw")
-        raw_seconds = raw_copy(target, data, spec.months)
+        with psycopg.connect(seeded) as conn:
+            span = conn.execute("SELECT min(event_timestamp), max(event_timestamp) FROM audit_logs")
+            first, last = (moment.date() for moment in span.fetchone() or ())
+        raw_seconds = raw_copy(target, data, first, last)
         pbl_rate = rate(report.total, report.seconds)
         raw_rate = rate(report.total, raw_seconds)
         print(

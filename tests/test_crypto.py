@@ -102,13 +102,13 @@ def test_any_single_byte_change_fails(text: str, data: st.DataObject) -> None:
         RING.decrypt(f"pbl:v1:a:{body}", CTX)
 
 
-@settings(max_examples=100, deadline=None)
-@given(st.text(), st.text(min_size=1, max_size=40))
-def test_aad_mismatch_fails(text: str, column: str) -> None:
+@settings(max_examples=200, deadline=None)
+@given(st.text(), st.tuples(st.text(), st.text(), st.text(min_size=1), st.text(min_size=1)))
+def test_aad_mismatch_fails(text: str, where: tuple[str, str, str, str]) -> None:
+    other = Context(*where)
     token = RING.encrypt(text, CTX)
-    other = Context("applications", column, ROW, TENANT)
-    if other.aad("a") == CTX.aad("a"):
-        return
+    if other == CTX:
+        return  # the one context that must open it
     with pytest.raises(DecryptError):
         RING.decrypt(token, other)
 
@@ -139,7 +139,7 @@ def test_keyring_validation() -> None:
         KeyRing({"a": bytes(16)}, "a")
     with pytest.raises(ConfigError, match="active key"):
         KeyRing({"a": KEY_A}, "b")
-    with pytest.raises(ConfigError, match="bad key id"):
+    with pytest.raises(ConfigError, match="entry 1 has a malformed key id"):
         KeyRing({"a b": KEY_A}, "a b")
 
 
@@ -152,7 +152,7 @@ def test_keys_from_environment() -> None:
         load_keyring(environ={"PBL_ENCRYPTION_KEYS": "k:not*base64"})
     with pytest.raises(ConfigError, match="needs 32"):
         load_keyring(environ={"PBL_ENCRYPTION_KEYS": f"k:{encode_key(bytes(20))}"})
-    with pytest.raises(ConfigError, match="duplicate key id k"):
+    with pytest.raises(ConfigError, match="duplicate key k in"):
         load_keyring(
             environ={"PBL_ENCRYPTION_KEYS": f"k:{encode_key(KEY_A)},k:{encode_key(KEY_B)}"}
         )
@@ -172,7 +172,7 @@ def test_key_file_mode_and_duplicates(tmp_path: Path) -> None:
     a, b = encode_key(KEY_A), encode_key(KEY_B)
     dup.write_text(f'{{"active": "a", "keys": {{"a": "{a}", "a": "{b}"}}}}')
     dup.chmod(0o600)
-    with pytest.raises(ConfigError, match="duplicate key id a"):
+    with pytest.raises(ConfigError, match="duplicate key a in"):
         read_key_file(dup)
 
 
@@ -204,3 +204,83 @@ def test_weaker_hashes_are_upgraded_on_verify() -> None:
     upgraded = verify_password("pw", scrypt)
     assert upgraded.ok and upgraded.new_hash and upgraded.new_hash.startswith("$argon2id$")
     assert not verify_password("nope", scrypt).ok
+
+
+def test_a_key_pasted_as_the_id_never_reaches_an_error() -> None:
+    secret = encode_key(KEY_B)
+    for env in (f"{secret}:k1", f"{secret}:{encode_key(KEY_A)}", f"{secret}:{secret}"):
+        with pytest.raises(ConfigError) as info:
+            load_keyring(environ={"PBL_ENCRYPTION_KEYS": env})
+        assert secret not in str(info.value) and secret[:12] not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        '{"keys": ["a"]}',
+        '{"keys": {"a": 5}}',
+        '{"keys": {}}',
+        "[]",
+        "not json",
+        '{"active": 3, "keys": {"a": "' + encode_key(KEY_A) + '"}}',
+    ],
+)
+def test_malformed_key_files_are_config_errors(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "keys.json"
+    path.write_text(content)
+    path.chmod(0o600)
+    with pytest.raises(ConfigError, match="not pbl's format"):
+        read_key_file(path)
+
+
+def test_one_spelling_per_token() -> None:
+    token = RING.encrypt("1234567890", CTX)
+    with pytest.raises(DecryptError):
+        RING.decrypt(token + "\n", CTX)
+    prefix, body = token.rsplit(":", 1)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    others = [prefix + ":" + body[:-1] + c for c in alphabet if c != body[-1]]
+    opened = []
+    for other in others:
+        try:
+            RING.decrypt(other, CTX)
+            opened.append(other)
+        except DecryptError:
+            pass
+    assert opened == []
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (Context("t", "c", "x\x1fy", "z"), Context("t", "c", "x", "y\x1fz")),
+        (Context("t", "c;", "x", "y"), Context("t", "c", ";x", "y")),
+        (Context("t", "c", "1:x;", "y"), Context("t", "c", "1", "x;y")),
+    ],
+)
+def test_different_contexts_never_share_associated_data(a: Context, b: Context) -> None:
+    assert a.aad("k") != b.aad("k")
+    with pytest.raises(DecryptError):
+        RING.decrypt(RING.encrypt("x", a), b)
+
+
+def test_contexts_need_ids() -> None:
+    with pytest.raises(ValueError, match="required"):
+        Context("applications", "ssn_encrypted", None, TENANT)
+    upper = Context("applications", "ssn_encrypted", str(ROW).upper(), TENANT)
+    assert upper.aad("a") == CTX.aad("a")  # one UUID, any spelling
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "$argon2id$v=19$m=0,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+        "$argon2id$v=19$m=19456,t=2,p=1$c$aGFzaGhhc2hoYXNoaGFzaA",
+        "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFz",
+        "$argon2id$v=19$m=99999999,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+        "$scrypt$ln=40,r=8,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+        "$scrypt$ln=17,r=8,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA\n",
+    ],
+)
+def test_malformed_or_hostile_hashes_just_fail(stored: str) -> None:
+    assert verify_password("pw", stored).ok is False

@@ -8,7 +8,7 @@ import uuid
 import psycopg
 import pytest
 
-from pbl_db.crypto.cipher import Context, KeyRing
+from pbl_db.crypto.cipher import KeyRing
 from pbl_db.demo import DemoSpec, seed_demo
 from pbl_db.errors import RefusedError
 from tests.support.postgres import PgServer
@@ -17,16 +17,25 @@ RING = KeyRing({"k": bytes(range(32))}, "k")
 ANCHOR = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 
 
-def plaintext(url: str) -> list[tuple[object, ...]]:
-    with psycopg.connect(url) as conn:
-        rows = conn.execute(
-            "SELECT id, tenant_id, full_legal_name, annual_income, decision, risk_score, "
-            "created_at, ssn_encrypted FROM applications ORDER BY id"
-        ).fetchall()
-    return [
-        (*r[:7], RING.decrypt_text(r[7], Context("applications", "ssn_encrypted", r[0], r[1])))
-        for r in rows
-    ]
+ENCRYPTED = {"ssn_encrypted", "address", "identity_verification"}
+
+
+def plaintext(url: str) -> dict[str, list[dict[str, object]]]:
+    """Every demo row of every table, encrypted columns opened."""
+    from psycopg.rows import dict_row
+
+    from pbl_db.crypto.fields import decrypt_row
+
+    out: dict[str, list[dict[str, object]]] = {}
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        for table in ("tenants", "applications", "devices", "audit_logs"):
+            rows = conn.execute(
+                psycopg.sql.SQL("SELECT * FROM {} ORDER BY id").format(
+                    psycopg.sql.Identifier(table)
+                )
+            ).fetchall()
+            out[table] = [decrypt_row(RING, table, r) for r in rows]
+    return out
 
 
 @pytest.fixture
@@ -58,22 +67,31 @@ def test_same_seed_same_rows(clone) -> None:
         with psycopg.connect(url, autocommit=True) as conn:
             report = seed_demo(conn, spec, RING)
         assert report.rows == {"tenants": 2, "applications": 300, "devices": 5, "audit_logs": 400}
-    assert plaintext(urls[0]) == plaintext(urls[1])
-    with psycopg.connect(urls[0], autocommit=True) as conn:
-        other = DemoSpec(
-            tenants=2,
-            applications=300,
-            devices=5,
-            audit_logs=400,
-            months=24,
-            random_seed=12,
-            anchor=ANCHOR,
-        )
+    first, second = plaintext(urls[0]), plaintext(urls[1])
+    assert first == second
+    assert {t: len(rows) for t, rows in first.items()} == report.rows
+    third = clone()
+    other = DemoSpec(
+        tenants=2,
+        applications=300,
+        devices=5,
+        audit_logs=400,
+        months=24,
+        random_seed=12,
+        anchor=ANCHOR,
+    )
+    with psycopg.connect(third, autocommit=True) as conn:
         seed_demo(conn, other, RING)
-    assert plaintext(urls[0])[:300] != plaintext(urls[1])
+    differs = plaintext(third)
+    assert {r["id"] for r in differs["applications"]}.isdisjoint(
+        r["id"] for r in first["applications"]
+    )
+    names = sorted(str(r["full_legal_name"]) for r in first["applications"])
+    assert sorted(str(r["full_legal_name"]) for r in differs["applications"]) != names
 
 
-def test_audit_events_land_in_monthly_partitions(clone) -> None:
+@pytest.mark.parametrize("anchor", [ANCHOR, dt.datetime(2021, 6, 1, tzinfo=dt.UTC)])
+def test_audit_events_land_in_monthly_partitions(clone, anchor: dt.datetime) -> None:
     url = clone()
     spec = DemoSpec(
         tenants=2,
@@ -82,7 +100,7 @@ def test_audit_events_land_in_monthly_partitions(clone) -> None:
         audit_logs=1000,
         months=36,
         random_seed=5,
-        anchor=ANCHOR,
+        anchor=anchor,
     )
     with psycopg.connect(url, autocommit=True) as conn:
         seed_demo(conn, spec, RING)
@@ -96,7 +114,7 @@ def test_audit_events_land_in_monthly_partitions(clone) -> None:
         ).fetchone()
     assert "audit_logs_default" not in where
     assert len(where) >= 30  # roughly one partition per month of the 36
-    assert span is not None and span[1] <= ANCHOR and span[0] >= ANCHOR - dt.timedelta(days=37 * 31)
+    assert span is not None and span[1] <= anchor and span[0] >= anchor - dt.timedelta(days=37 * 31)
 
 
 def test_same_seed_twice_in_one_database_is_refused(clone) -> None:

@@ -159,3 +159,56 @@ def test_rotation_needs_to_see_every_tenant(demo: tuple[str, Path]) -> None:
         conn.execute("SET ROLE pbl_owner")
         with pytest.raises(RefusedError, match="row-level security"):
             rotate(conn, load_keyring(keys, environ={}))
+
+
+def test_rows_changed_meanwhile_keep_the_new_value(
+    demo: tuple[str, Path], pbl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A service writes between rotation's read and write: its value wins, nothing is lost."""
+    from pbl_db.crypto import rotate as rotation
+
+    url, keys = demo
+    assert pbl("crypto", "keygen", "--id", "new", "--out", str(keys)).code == 0
+    ring = load_keyring(keys, environ={})
+    with psycopg.connect(url) as conn:
+        victim, tenant = conn.execute("SELECT id, tenant_id FROM applications LIMIT 1").fetchone()
+    fresh = ring.encrypt("999-99-9999", Context("applications", "ssn_encrypted", victim, tenant))
+    real_write = rotation._write_batch
+
+    def service_writes_first(conn, table, fields, staging, staged):  # type: ignore[no-untyped-def]
+        if table == "applications" and any(row[0] == victim for row in staged):
+            with psycopg.connect(url, autocommit=True) as service:
+                service.execute(
+                    "UPDATE applications SET ssn_encrypted = %s, status = 'processing' "
+                    "WHERE id = %s",
+                    (fresh, victim),
+                )
+        return real_write(conn, table, fields, staging, staged)
+
+    monkeypatch.setattr(rotation, "_write_batch", service_writes_first)
+    with psycopg.connect(url, autocommit=True) as conn:
+        report = rotate(conn, ring, batch_size=1000)
+    assert report.changed_concurrently == 1 and report.rows_updated == 599
+    assert report.values_rotated["applications.ssn_encrypted"] == 599
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT ssn_encrypted, status FROM applications WHERE id = %s", (victim,)
+        ).fetchone()
+    assert row == (fresh, "processing")
+
+
+def test_key_usage_needs_to_see_every_tenant(demo: tuple[str, Path], pbl) -> None:
+    url, _ = demo
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE ROLE pbl_test_viewer_ku LOGIN PASSWORD 'pw-viewer' IN ROLE pbl_owner")
+    try:
+        params = psycopg.conninfo.conninfo_to_dict(url)
+        viewer = psycopg.conninfo.make_conninfo(
+            url, user="pbl_test_viewer_ku", password="pw-viewer"
+        )
+        result = pbl("crypto", "key-usage", "--database-url", viewer)
+        assert result.code == 4 and "row-level security" in result.err
+        assert params["dbname"]
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("DROP ROLE pbl_test_viewer_ku")

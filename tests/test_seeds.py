@@ -115,6 +115,17 @@ def test_seeded_passwords_are_real_hashes(seeded: str) -> None:
     assert not verify_password("wrong", stored[0]).ok
 
 
-def test_dev_key_is_refused_in_production(pbl, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dev_data_is_refused_in_production(pbl, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PBL_ENV", "production")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@db.example/x?sslmode=verify-full")
     assert pbl("crypto", "dev-key").code == 4
+    for args in (("seed",), ("seed", "demo", "--applications", "1")):
+        result = pbl(*args)
+        assert result.code == 4 and "production" in result.err
+
+
+def test_specific_runs_in_file_order(db_url: str, monkeypatch: pytest.MonkeyPatch, pbl) -> None:
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    result = pbl("seed", "--specific", "004_applications", "--specific", "001_tenants")
+    assert result.code == 0, result.err
+    assert "001_tenants, 004_applications" in result.out

@@ -10,6 +10,8 @@ DROP FUNCTION pbl_audit_logs_before_insert();
 
 DROP FUNCTION pbl_ensure_audit_partitions(integer, integer);
 
+DROP FUNCTION pbl_ensure_audit_partitions_between(date, date);
+
 DROP FUNCTION pbl_audit_retention_until(text, timestamptz);
 
 DROP TABLE audit_retention_policies;

@@ -119,21 +119,22 @@ SELECT p_created_at + coalesce(
     (SELECT retention FROM public.audit_retention_policies WHERE regulation = 'DEFAULT'))
 $$;
 
--- Monthly partitions audit_logs_yYYYYmMM on UTC month bounds, from p_months_back months ago to
--- p_months_ahead months ahead; returns the names it created. Runs as pbl_owner.
-CREATE FUNCTION pbl_ensure_audit_partitions(p_months_back integer DEFAULT 1,
-                                            p_months_ahead integer DEFAULT 3)
+-- Monthly partitions audit_logs_yYYYYmMM on UTC month bounds for every month from p_first's to
+-- p_last's; returns the names it created. Runs as pbl_owner.
+CREATE FUNCTION pbl_ensure_audit_partitions_between(p_first date, p_last date)
     RETURNS SETOF text
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
-    this_month constant date := date_trunc('month', now() AT TIME ZONE 'UTC')::date;
-    month_start date := (this_month - make_interval(months => p_months_back))::date;
-    last_month constant date := (this_month + make_interval(months => p_months_ahead))::date;
+    month_start date := date_trunc('month', p_first)::date;
     partition_name text;
 BEGIN
-    WHILE month_start <= last_month LOOP
+    IF p_first IS NULL OR p_last IS NULL OR p_last < p_first
+       OR p_last - p_first > 366 * 50 THEN
+        RAISE EXCEPTION 'partition range % to % is not a range of at most 50 years', p_first, p_last;
+    END IF;
+    WHILE month_start <= p_last LOOP
         partition_name := format('audit_logs_y%sm%s', to_char(month_start, 'YYYY'),
                                  to_char(month_start, 'MM'));
         IF to_regclass(format('public.%I', partition_name)) IS NULL THEN
@@ -147,6 +148,18 @@ BEGIN
         month_start := (month_start + interval '1 month')::date;
     END LOOP;
 END
+$$;
+
+-- The same, from p_months_back months before the current UTC month to p_months_ahead after.
+CREATE FUNCTION pbl_ensure_audit_partitions(p_months_back integer DEFAULT 1,
+                                            p_months_ahead integer DEFAULT 3)
+    RETURNS SETOF text
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+SELECT public.pbl_ensure_audit_partitions_between(
+    (date_trunc('month', now() AT TIME ZONE 'UTC') - make_interval(months => p_months_back))::date,
+    (date_trunc('month', now() AT TIME ZONE 'UTC') + make_interval(months => p_months_ahead))::date)
 $$;
 
 -- Inserts: retention_until is at least what the row's regulation requires.
@@ -239,6 +252,8 @@ CREATE TRIGGER audit_logs_append_only BEFORE UPDATE OR DELETE ON audit_logs
 
 ALTER FUNCTION pbl_audit_retention_until(text, timestamptz) OWNER TO pbl_owner;
 
+ALTER FUNCTION pbl_ensure_audit_partitions_between(date, date) OWNER TO pbl_owner;
+
 ALTER FUNCTION pbl_ensure_audit_partitions(integer, integer) OWNER TO pbl_owner;
 
 ALTER FUNCTION pbl_audit_logs_before_insert() OWNER TO pbl_owner;
@@ -248,6 +263,8 @@ ALTER FUNCTION pbl_audit_logs_guard() OWNER TO pbl_owner;
 ALTER FUNCTION pbl_audit_logs_no_truncate() OWNER TO pbl_owner;
 
 ALTER FUNCTION pbl_purge_expired_audit_logs(integer) OWNER TO pbl_owner;
+
+REVOKE EXECUTE ON FUNCTION pbl_ensure_audit_partitions_between(date, date) FROM PUBLIC;
 
 REVOKE EXECUTE ON FUNCTION pbl_ensure_audit_partitions(integer, integer) FROM PUBLIC;
 

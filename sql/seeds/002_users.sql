@@ -5,16 +5,16 @@ SELECT set_config('app.current_tenant_id', '11111111-1111-4111-8111-111111111111
 INSERT INTO users (id, tenant_id, email, password_hash, first_name, last_name, role,
                    is_verified, mfa_enabled, mfa_secret)
 VALUES ('a0000000-0000-4000-8000-000000000001', '11111111-1111-4111-8111-111111111111', 'admin@acme.example',
-        '$argon2id$v=19$m=19456,t=2,p=1$AoaNzFABPS3WbwzyUUSw3A$EYJOfJwO/7ei6mUjgJCql0e61TzS2NtPOHdBU7iAcL4',
+        '$argon2id$v=19$m=19456,t=2,p=1$7KrqYOqFuyOStBHMHzYtWw$12TvBLWh3X0RoGEfCpaADpg/DiG87gGYv6ab4hyqRrE',
         'Ada', 'Admin', 'admin', true, true,
-        'pbl:v1:dev-seed:vRg_5b_lQBz6djO7oLMzWyZzcG_k_OMUyFnBuz8OEhmiG36hsS3vxZ7uVJo')
+        'pbl:v1:dev-seed:Wah3Q9dX0nAY2xwfrPdXRB_CPqQKww7Lblt7fRVJcP5AF_qt01nfawNP7Y4')
 ON CONFLICT DO NOTHING;
 
 SELECT set_config('app.current_tenant_id', '11111111-1111-4111-8111-111111111111', true);
 INSERT INTO users (id, tenant_id, email, password_hash, first_name, last_name, role,
                    is_verified, mfa_enabled, mfa_secret)
 VALUES ('a0000000-0000-4000-8000-000000000002', '11111111-1111-4111-8111-111111111111', 'reviewer@acme.example',
-        '$argon2id$v=19$m=19456,t=2,p=1$94g1BQxcw/KUBohzt/3NlQ$TmzzscE9tJxFV+g1+nzbcrHtxOw8PX/DxtdNjcPCfQ8',
+        '$argon2id$v=19$m=19456,t=2,p=1$4zO7QlnfHXMhqZXAxNwLWw$BlE97Zi1DMT9Mhsd0mflMNBU6HTCxncICyR1MJOdeiE',
         'Rey', 'Viewer', 'reviewer', true, false,
         NULL)
 ON CONFLICT DO NOTHING;
@@ -23,7 +23,7 @@ SELECT set_config('app.current_tenant_id', '22222222-2222-4222-8222-222222222222
 INSERT INTO users (id, tenant_id, email, password_hash, first_name, last_name, role,
                    is_verified, mfa_enabled, mfa_secret)
 VALUES ('b0000000-0000-4000-8000-000000000001', '22222222-2222-4222-8222-222222222222', 'admin@globex.example',
-        '$argon2id$v=19$m=19456,t=2,p=1$pvk0vi4EmDSgEL3ZGg5Xaw$pM/kOf66nNegiiUXoobnhYgXTeveh8QlrY3MCmcPL3s',
+        '$argon2id$v=19$m=19456,t=2,p=1$mO2bMgS6NMtjDe8rBdi6nQ$WqksYoK6n6l4H/2VCFkhfYakz8vT3HJi7Ca287yvOb4',
         'Gus', 'Admin', 'admin', true, false,
         NULL)
 ON CONFLICT DO NOTHING;

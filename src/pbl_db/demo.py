@@ -208,6 +208,7 @@ class Generator:
         )
         self.span = dt.timedelta(days=30.44 * spec.months).total_seconds()
         self.tenant_ids = [self._uuid() for _ in range(spec.tenants)]
+        self.oldest = self.anchor - dt.timedelta(seconds=self.span)
         self.applications: list[tuple[uuid.UUID, uuid.UUID, dt.datetime]] = []
 
     def _uuid(self) -> uuid.UUID:
@@ -225,6 +226,8 @@ class Generator:
                 slug,
                 Jsonb({"currency": "USD", "demo": True}),
                 "professional",
+                self.oldest,
+                self.oldest,
             )
 
     def application_rows(self) -> Iterator[tuple[Any, ...]]:
@@ -382,11 +385,14 @@ def seed_demo(
             "use another --random-seed",
         )
     with conn.transaction():
-        conn.execute(queries.load("ensure_audit_partitions"), {"back": spec.months + 1, "ahead": 3})
+        first = gen.oldest.date()
+        conn.execute(
+            queries.load("ensure_audit_partitions"), {"first": first, "last": gen.anchor.date()}
+        )
         report.rows["tenants"] = _copy(
             conn,
             "tenants",
-            ("id", "name", "slug", "settings", "subscription_plan"),
+            ("id", "name", "slug", "settings", "subscription_plan", "created_at", "updated_at"),
             gen.tenants(),
             spec.tenants,
             progress,

@@ -8,6 +8,7 @@ the caller can store the fresh hash it returns (rehash on login).
 from __future__ import annotations
 
 import base64
+import binascii
 import hmac
 import os
 import re
@@ -25,7 +26,7 @@ HASH_BYTES = 32
 _ARGON2 = re.compile(
     r"^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$"
 )
-_SCRYPT = re.compile(r"^\$scrypt\$ln=(\d+),r=(\d+),p=(\d+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$")
+_SCRYPT = re.compile(r"\$scrypt\$ln=(\d+),r=(\d+),p=(\d+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)")
 
 
 @dataclass(frozen=True)
@@ -81,21 +82,54 @@ def hash_password_scrypt(password: str) -> str:
     return f"$scrypt$ln={SCRYPT_LOG2_N},r={SCRYPT_R},p={SCRYPT_P}${_b64(salt)}${_b64(digest)}"
 
 
+# bounds on what a stored hash may ask for: a corrupt or hostile row must not cost a GiB of
+# memory or minutes of CPU
+MAX_ARGON2_MEMORY_KIB = 1 << 20
+MAX_ARGON2_ITERATIONS = 10
+MAX_ARGON2_LANES = 16
+MAX_SCRYPT_LOG2_N = 20
+MAX_SCRYPT_R = 32
+MAX_SCRYPT_P = 16
+
+
 def verify_password(password: str, stored: str) -> Verification:
-    """Check password against a stored PHC string; never raises for a malformed one."""
-    secret = password.encode("utf-8")
-    if m := _ARGON2.match(stored):
+    """Check password against a stored PHC string; False (never an exception) for a malformed
+    or out-of-bounds one."""
+    try:
+        return _verify(password.encode("utf-8"), password, stored)
+    except (ValueError, MemoryError, binascii.Error):
+        return Verification(False)
+
+
+def _verify(secret: bytes, password: str, stored: str) -> Verification:
+    if m := _ARGON2.fullmatch(stored):
         memory, iterations, lanes = (int(g) for g in m.groups()[:3])
         salt, expected = _unb64(m.group(4)), _unb64(m.group(5))
+        if not (
+            8 * lanes <= memory <= MAX_ARGON2_MEMORY_KIB
+            and 1 <= iterations <= MAX_ARGON2_ITERATIONS
+            and 1 <= lanes <= MAX_ARGON2_LANES
+            and len(salt) >= 8
+            and len(expected) >= 16
+        ):
+            return Verification(False)
         actual = _argon2(secret, salt, memory, iterations, lanes, len(expected))
         weak = (
             memory < ARGON2_MEMORY_KIB
             or iterations < ARGON2_ITERATIONS
             or len(expected) < HASH_BYTES
         )
-    elif m := _SCRYPT.match(stored):
+    elif m := _SCRYPT.fullmatch(stored):
         log2_n, r, p = (int(g) for g in m.groups()[:3])
         salt, expected = _unb64(m.group(4)), _unb64(m.group(5))
+        if not (
+            1 <= log2_n <= MAX_SCRYPT_LOG2_N
+            and 1 <= r <= MAX_SCRYPT_R
+            and 1 <= p <= MAX_SCRYPT_P
+            and len(salt) >= 8
+            and len(expected) >= 16
+        ):
+            return Verification(False)
         actual = _scrypt(secret, salt, log2_n, r, p, len(expected))
         weak = True  # argon2id is the current choice: upgrade scrypt hashes on login
     else:

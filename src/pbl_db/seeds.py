@@ -37,14 +37,14 @@ def list_seeds(directory: Path) -> list[SeedFile]:
 def select(seeds: list[SeedFile], specific: list[str]) -> list[SeedFile]:
     if not specific:
         return seeds
-    by_name = {s.name: s for s in seeds}
-    wanted = []
+    names = {s.name for s in seeds}
+    wanted = set()
     for name in specific:
         key = name[:-4] if name.endswith(".sql") else name
-        if key not in by_name:
+        if key not in names:
             raise ConfigError(f"no seed named {name}", "see 'pbl seed list'")
-        wanted.append(by_name[key])
-    return wanted
+        wanted.add(key)
+    return [s for s in seeds if s.name in wanted]  # file order, whatever order they were named
 
 
 def run_seeds(conn: psycopg.Connection[Any], seeds: list[SeedFile]) -> list[SeedResult]:

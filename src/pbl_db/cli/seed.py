@@ -12,6 +12,18 @@ from pbl_db.cli.common import DatabaseUrl, Json, Progress, SqlDir, render, say, 
 app = typer.Typer(help="Load seed data (sql/seeds) or generate demo data.")
 
 
+def _refuse_in_production(what: str) -> None:
+    from pbl_db.connection import is_production
+    from pbl_db.errors import RefusedError
+
+    if is_production():
+        raise RefusedError(
+            f"PBL_ENV=production: {what} writes development data (documented passwords, data "
+            "under the public seed key)",
+            "seed development and test databases only",
+        )
+
+
 def _seeds_dir(sql_dir: str | None):  # type: ignore[no-untyped-def]
     from pbl_db.paths import sql_dir as root
 
@@ -34,6 +46,7 @@ def seed(
     from pbl_db.connection import connect
     from pbl_db.seeds import list_seeds, run_seeds, select
 
+    _refuse_in_production("pbl seed")
     chosen = select(list_seeds(_seeds_dir(sql_dir)), specific or [])
     with connect(target(database_url)) as conn:
         done = run_seeds(conn, chosen)
@@ -85,6 +98,7 @@ def demo(
     from pbl_db.demo import DemoSpec, describe, seed_demo
     from pbl_db.errors import ConfigError
 
+    _refuse_in_production("pbl seed demo")
     when = None
     if anchor:
         try:

@@ -25,8 +25,8 @@ PREFIX = "pbl"
 VERSION = "v1"
 KEY_BYTES = 32
 NONCE_BYTES = 12
-KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-TOKEN = re.compile(r"^pbl:(v[0-9]+):([A-Za-z0-9_-]{1,32}):([A-Za-z0-9_-]+)$")
+KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
+TOKEN = re.compile(r"pbl:(v[0-9]+):([A-Za-z0-9_-]{1,32}):([A-Za-z0-9_-]+)")
 
 
 class DecryptError(OperationFailed):
@@ -35,6 +35,8 @@ class DecryptError(OperationFailed):
 
 def _canonical_id(value: object) -> str:
     """A UUID in its canonical lower-case form, whatever spelling it came in; others as-is."""
+    if value is None:
+        raise ValueError("row id and tenant id are required to bind an encrypted value")
     if isinstance(value, uuid.UUID):
         return str(value)
     text = str(value)
@@ -56,17 +58,18 @@ class Context:
     tenant_id: object
 
     def __post_init__(self) -> None:
-        ids = (_canonical_id(self.row_id), _canonical_id(self.tenant_id))
-        object.__setattr__(self, "_tail", "\x1f".join((self.table, self.column, *ids)))
+        parts = (self.table, self.column, _canonical_id(self.row_id), _canonical_id(self.tenant_id))
+        # length-prefixed, so no two different contexts can encode alike
+        object.__setattr__(self, "_tail", "".join(f"{len(p)}:{p};" for p in parts))
 
     def aad(self, key_id: str) -> bytes:
         tail: str = self._tail  # type: ignore[attr-defined]
-        return f"{PREFIX}\x1f{VERSION}\x1f{key_id}\x1f{tail}".encode()
+        return f"{PREFIX};{VERSION};{len(key_id)}:{key_id};{tail}".encode()
 
 
 def parse_token(token: str) -> tuple[str, str, bytes]:
     """(version, key id, nonce+ciphertext) of a token; DecryptError if it is not one."""
-    match = TOKEN.match(token)
+    match = TOKEN.fullmatch(token)
     if not match:
         raise DecryptError("value is not a pbl encrypted token (expected pbl:v1:<key id>:<data>)")
     version, key_id, body = match.groups()
@@ -76,6 +79,8 @@ def parse_token(token: str) -> tuple[str, str, bytes]:
         raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     except ValueError:
         raise DecryptError("token data is not base64url") from None
+    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != body:
+        raise DecryptError("token data is not canonical base64url")  # one spelling per token
     if len(raw) < NONCE_BYTES + 16:
         raise DecryptError("token data is too short to be AES-GCM output")
     return version, key_id, raw
@@ -93,9 +98,13 @@ class KeyRing:
 
         if not keys:
             raise ConfigError("the key ring is empty", "add a key: pbl crypto keygen")
-        for key_id, key in keys.items():
-            if not KEY_ID.match(key_id):
-                raise ConfigError(f"bad key id {key_id!r}", "use 1-32 letters, digits, '-' or '_'")
+        for n, (key_id, key) in enumerate(keys.items(), 1):
+            if not KEY_ID.fullmatch(key_id):
+                # never echo it: a key pasted in the id's place would land in the logs
+                raise ConfigError(
+                    f"key ring entry {n} has a malformed key id",
+                    "ids are 1-32 letters, digits, '-' or '_' (format id:base64key)",
+                )
             if len(key) != KEY_BYTES:
                 raise ConfigError(
                     f"key {key_id} is {len(key)} bytes; AES-256 needs {KEY_BYTES}",
@@ -141,7 +150,7 @@ class KeyRing:
 
     def reencrypt(self, token: str, context: Context) -> str:
         """The token under the active key (the same token when it already is)."""
-        if token.split(":", 3)[2:3] == [self.active] and TOKEN.match(token):
+        if token.split(":", 3)[2:3] == [self.active] and TOKEN.fullmatch(token):
             return token
         return self.encrypt(self.decrypt(token, context), context)
 

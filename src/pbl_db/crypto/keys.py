@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pbl_db.connection import is_production
-from pbl_db.crypto.cipher import KEY_BYTES, KeyRing
+from pbl_db.crypto.cipher import KEY_BYTES, KEY_ID, KeyRing
 from pbl_db.errors import ConfigError, RefusedError
 
 # The development seed key: public by design (docs/crypto.md), so seeded demo data can be
@@ -37,16 +37,22 @@ def encode_key(key: bytes) -> str:
     return base64.b64encode(key).decode("ascii")
 
 
-def decode_key(key_id: str, text: str) -> bytes:
+def _name(key_id: str, n: int) -> str:
+    """How an error names a key: its id when it looks like one, else its position (a key pasted
+    in the id's place must never reach a log)."""
+    return f"key {key_id}" if KEY_ID.fullmatch(key_id) else f"key ring entry {n}"
+
+
+def decode_key(key_id: str, text: str, n: int = 1) -> bytes:
     try:
         key = base64.b64decode(text.strip(), validate=True)
     except (binascii.Error, ValueError):
         raise ConfigError(
-            f"key {key_id} is not valid base64", "make one with: pbl crypto keygen"
+            f"{_name(key_id, n)} is not valid base64", "make one with: pbl crypto keygen"
         ) from None
     if len(key) != KEY_BYTES:
         raise ConfigError(
-            f"key {key_id} decodes to {len(key)} bytes; AES-256 needs {KEY_BYTES}",
+            f"{_name(key_id, n)} decodes to {len(key)} bytes; AES-256 needs {KEY_BYTES}",
             "make one with: pbl crypto keygen",
         )
     return key
@@ -63,18 +69,19 @@ def generate_key() -> bytes:
 def _parse_env(value: str) -> tuple[dict[str, bytes], str]:
     keys: dict[str, bytes] = {}
     order: list[str] = []
-    for item in (part.strip() for part in value.split(",")):
-        if not item:
-            continue
+    items = [part.strip() for part in value.split(",") if part.strip()]
+    for n, item in enumerate(items, 1):
         if ":" not in item:
             raise ConfigError(
-                "PBL_ENCRYPTION_KEYS entries must be id:base64key", "e.g. k1:<44 base64 chars>"
+                f"PBL_ENCRYPTION_KEYS entry {n} is not id:base64key", "e.g. k1:<44 base64 chars>"
             )
         key_id, text = item.split(":", 1)
         key_id = key_id.strip()
         if key_id in keys:
-            raise ConfigError(f"duplicate key id {key_id} in PBL_ENCRYPTION_KEYS", "ids are unique")
-        keys[key_id] = decode_key(key_id, text)
+            raise ConfigError(
+                f"duplicate {_name(key_id, n)} in PBL_ENCRYPTION_KEYS", "ids are unique"
+            )
+        keys[key_id] = decode_key(key_id, text, n)
         order.append(key_id)
     if not keys:
         raise ConfigError("PBL_ENCRYPTION_KEYS is empty", "make a key with: pbl crypto keygen")
@@ -83,9 +90,9 @@ def _parse_env(value: str) -> tuple[dict[str, bytes], str]:
 
 def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     seen: dict[str, Any] = {}
-    for name, value in pairs:
+    for n, (name, value) in enumerate(pairs, 1):
         if name in seen:
-            raise ConfigError(f"duplicate key id {name} in the key file", "ids are unique")
+            raise ConfigError(f"duplicate {_name(name, n)} in the key file", "ids are unique")
         seen[name] = value
     return seen
 
@@ -104,14 +111,24 @@ def read_key_file(path: Path) -> tuple[dict[str, bytes], str]:
         )
     try:
         data = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_reject_duplicates)
-        raw_keys = data["keys"]
-        active = data.get("active") or next(iter(raw_keys))
-    except (ValueError, KeyError, TypeError, StopIteration):
+    except ValueError:
+        data = None
+    raw_keys = data.get("keys") if isinstance(data, dict) else None
+    active = data.get("active") if isinstance(data, dict) else None
+    well_formed = (
+        isinstance(raw_keys, dict)
+        and raw_keys
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in raw_keys.items())
+        and (active is None or isinstance(active, str))
+    )
+    if not well_formed:
         raise ConfigError(
             f"key file {path} is not pbl's format",
             'expected {"active": "id", "keys": {"id": "<base64>"}}',
-        ) from None
-    return {kid: decode_key(kid, text) for kid, text in raw_keys.items()}, active
+        )
+    assert isinstance(raw_keys, dict)
+    keys = {kid: decode_key(kid, text, n) for n, (kid, text) in enumerate(raw_keys.items(), 1)}
+    return keys, active or next(iter(keys))
 
 
 def write_key_file(path: Path, keys: Mapping[str, bytes], active: str) -> None:

@@ -7,6 +7,7 @@ again, so a killed run resumes where it stopped.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import threading
@@ -26,6 +27,7 @@ from pbl_db.errors import RefusedError
 
 ProgressSink = Callable[[int, int], None]
 ZERO_UUID = uuid.UUID(int=0)
+RETRIES = 3
 
 
 @dataclass(frozen=True)
@@ -137,23 +139,20 @@ class _Writer:
         if self.error is not None:
             raise self.error
 
-    def close(self) -> None:
-        """Write what is queued, then stop (also when the caller is unwinding)."""
+    def close(self, *, raise_error: bool = True) -> None:
+        """Write what is queued, then stop. While the caller is unwinding from its own error,
+        raise_error=False keeps a writer error from hiding it."""
         self.queue.put(None)
         self.thread.join()
-        self.check()
+        if raise_error:
+            self.check()
 
     def _run(self) -> None:
         while (item := self.queue.get()) is not None:
             if self.error is not None:
                 continue  # drain after a failure; close() raises it
-            table, fields, staged = item
             try:
-                staging = sql.Identifier(f"pbl_rotate_{table}")
-                with self.conn.transaction():
-                    updated = _write_batch(self.conn, table, fields, staging, staged)
-                self.report.rows_updated += updated
-                self.report.changed_concurrently += len(staged) - updated
+                _apply_batch(self.conn, *item, self.report)
             except BaseException as exc:  # handed to the caller's thread
                 self.error = exc
 
@@ -193,21 +192,22 @@ def rotate(
                 if staged and writer is not None:
                     writer.put(table, fields, staged)
                 elif staged:
-                    with conn.transaction():
-                        updated = _write_batch(
-                            conn, table, fields, sql.Identifier(f"pbl_rotate_{table}"), staged
-                        )
-                    report.rows_updated += updated
-                    report.changed_concurrently += len(staged) - updated
+                    _apply_batch(conn, table, fields, staged, report)
                 done += len(rows)
                 progress(done, report.rows_to_rotate)
-    finally:
+    except BaseException:
+        if writer is not None:
+            writer.close(raise_error=False)
+        raise
+    else:
         if writer is not None:
             writer.close()
-        for table in tables:
-            out.execute(
-                sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(f"pbl_rotate_{table}"))
-            )
+    finally:
+        with contextlib.suppress(psycopg.Error):
+            for table in tables:
+                out.execute(
+                    sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(f"pbl_rotate_{table}"))
+                )
     report.seconds = time.monotonic() - started
     return report
 
@@ -270,9 +270,35 @@ def _reencrypt(
                 report.failures.append(Failure(table, f.column, row_id, reason))
             if new is not value:
                 changed += 1
-                report.values_rotated[f"{table}.{f.column}"] += 1
         out.extend((value, new))
     return tuple(out) if changed else None
+
+
+def _apply_batch(
+    conn: psycopg.Connection[Any],
+    table: str,
+    fields: list[Field],
+    staged: list[tuple[Any, ...]],
+    report: RotationReport,
+) -> None:
+    """One short transaction; retried on deadlock or serialization failure (nothing changed)."""
+    staging = sql.Identifier(f"pbl_rotate_{table}")
+    for attempt in range(1, RETRIES + 1):
+        try:
+            with conn.transaction():
+                updated = _write_batch(conn, table, fields, staging, staged)
+            break
+        except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
+            if attempt == RETRIES:
+                raise
+            time.sleep(0.1 * attempt)
+    report.rows_updated += len(updated)
+    report.changed_concurrently += len(staged) - len(updated)
+    for row in staged:
+        if row[0] in updated:
+            for i, f in enumerate(fields):
+                if row[1 + 2 * i] is not row[2 + 2 * i]:
+                    report.values_rotated[f"{table}.{f.column}"] += 1
 
 
 def _write_batch(
@@ -281,7 +307,7 @@ def _write_batch(
     fields: list[Field],
     staging: sql.Identifier,
     staged: list[tuple[Any, ...]],
-) -> int:
+) -> set[uuid.UUID]:
     columns = [sql.Identifier("id")] + [
         sql.Identifier(f"{prefix}_{f.column}") for f in fields for prefix in ("old", "new")
     ]
@@ -309,4 +335,4 @@ def _write_batch(
             ),
         )
         cur.execute(update)
-        return cur.rowcount
+        return {row[0] for row in cur.fetchall()}

@@ -1,2 +1,2 @@
--- Make the monthly audit_logs partitions from %(back)s months ago to %(ahead)s months ahead.
-SELECT count(*) FROM pbl_ensure_audit_partitions(%(back)s, %(ahead)s)
+-- Make the monthly audit_logs partitions for every month from %(first)s's to %(last)s's.
+SELECT count(*) FROM pbl_ensure_audit_partitions_between(%(first)s, %(last)s)

@@ -3,3 +3,4 @@ UPDATE {table} AS t
 SET {assignments}
 FROM {staging} AS s
 WHERE t.id = s.id AND {unchanged}
+RETURNING t.id
