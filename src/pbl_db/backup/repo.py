@@ -1,0 +1,205 @@
+"""The backup repository on disk: one directory per backup, a manifest, atomic completion.
+
+<dest>/<id>/manifest.json, manifest.sha256, data/..., verified.json (after pbl backup verify)
+<dest>/.partial-<id>/  while pg_dump runs; renamed to <id>/ when complete, so a killed run never
+                       leaves anything that looks finished. It holds a `pid` file; the next run
+                       removes partials whose process is gone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pbl_db.errors import ConfigError, OperationFailed
+
+MANIFEST = "manifest.json"
+MANIFEST_SUM = "manifest.sha256"
+VERIFIED = "verified.json"
+PARTIAL = ".partial-"
+
+
+@dataclass
+class Manifest:
+    id: str
+    pbl_version: str
+    server_version: str
+    server_version_num: int
+    database: str
+    format: str  # directory | custom | plain
+    compress: str
+    jobs: int
+    encrypted: bool
+    key_id: str | None
+    migrations: list[str]
+    rows: dict[str, int]
+    started_at: str
+    finished_at: str = ""
+    seconds: float = 0.0
+    size_bytes: int = 0
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)  # path -> {sha256, bytes}
+    tool: str = ""
+    format_version: int = 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Backup:
+    path: Path
+    manifest: Manifest
+    verified_at: str | None
+
+    @property
+    def id(self) -> str:
+        return self.manifest.id
+
+    @property
+    def created(self) -> dt.datetime:
+        return dt.datetime.fromisoformat(self.manifest.started_at)
+
+
+def backup_dir(dest: str | os.PathLike[str] | None) -> Path:
+    chosen = Path(dest or os.environ.get("PBL_BACKUP_DIR") or "backups").expanduser()
+    return chosen
+
+
+def new_id(root: Path) -> str:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    candidate, n = stamp, 1
+    while (root / candidate).exists() or (root / f"{PARTIAL}{candidate}").exists():
+        n += 1
+        candidate = f"{stamp}-{n}"
+    return candidate
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def private_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.chmod(0o700)
+    return path
+
+
+def lock_down(root: Path) -> None:
+    """Directories 0700, files 0600, throughout."""
+    for current, dirs, files in os.walk(root):
+        Path(current).chmod(0o700)
+        for name in files:
+            (Path(current) / name).chmod(0o600)
+        for name in dirs:
+            (Path(current) / name).chmod(0o700)
+
+
+def data_files(root: Path) -> Iterator[Path]:
+    data = root / "data"
+    for current, _, files in os.walk(data):
+        for name in sorted(files):
+            yield Path(current) / name
+
+
+def write_manifest(root: Path, manifest: Manifest) -> None:
+    text = json.dumps(manifest.as_dict(), indent=2, sort_keys=True) + "\n"
+    (root / MANIFEST).write_text(text, encoding="utf-8")
+    (root / MANIFEST_SUM).write_text(
+        hashlib.sha256(text.encode()).hexdigest() + f"  {MANIFEST}\n", encoding="utf-8"
+    )
+
+
+def read_manifest(root: Path, *, check: bool = True) -> Manifest:
+    path = root / MANIFEST
+    if not path.exists():
+        raise OperationFailed(f"backup {root.name}: {MANIFEST} is missing")
+    text = path.read_text(encoding="utf-8")
+    if check:
+        recorded = (
+            (root / MANIFEST_SUM).read_text().split()[0] if (root / MANIFEST_SUM).exists() else ""
+        )
+        if hashlib.sha256(text.encode()).hexdigest() != recorded:
+            raise OperationFailed(
+                f"backup {root.name}: {MANIFEST} was edited or damaged (its sha256 differs from "
+                f"{MANIFEST_SUM})"
+            )
+    try:
+        return Manifest(**json.loads(text))
+    except (ValueError, TypeError):
+        raise OperationFailed(f"backup {root.name}: {MANIFEST} is not a pbl manifest") from None
+
+
+def mark_verified(root: Path, restored: bool) -> str:
+    when = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    path = root / VERIFIED
+    path.write_text(json.dumps({"verified_at": when, "restored": restored}) + "\n")
+    path.chmod(0o600)
+    return when
+
+
+def list_backups(root: Path) -> list[Backup]:
+    """Complete backups, newest first; damaged manifests are skipped here (verify names them)."""
+    if not root.is_dir():
+        return []
+    found = []
+    for path in root.iterdir():
+        if path.name.startswith(".") or not (path / MANIFEST).exists():
+            continue
+        try:
+            manifest = read_manifest(path, check=False)
+        except OperationFailed:
+            continue
+        verified = None
+        if (path / VERIFIED).exists():
+            try:
+                verified = json.loads((path / VERIFIED).read_text()).get("verified_at")
+            except ValueError:
+                verified = None
+        found.append(Backup(path, manifest, verified))
+    return sorted(found, key=lambda b: b.manifest.started_at, reverse=True)
+
+
+def find_backup(root: Path, backup_id: str) -> Backup:
+    for backup in list_backups(root):
+        if backup.id == backup_id:
+            return backup
+    raise ConfigError(f"no backup {backup_id} in {root}", "see 'pbl backup list'")
+
+
+def clean_partials(root: Path) -> list[str]:
+    """Remove what killed runs left behind (their pid is gone)."""
+    removed: list[str] = []
+    if not root.is_dir():
+        return removed
+    for path in root.glob(f"{PARTIAL}*"):
+        pid_file = path / "pid"
+        try:
+            pid = int(pid_file.read_text())
+        except (OSError, ValueError):
+            pid = 0
+        if pid and _alive(pid):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path.name)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,328 @@
+"""pbl backup create / list / verify / restore / prune against a real server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import stat
+import subprocess
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from pbl_db.backup import repo
+from pbl_db.backup.logical import prune_plan
+from pbl_db.backup.tools import find_tool
+from pbl_db.errors import ConfigError
+from tests.conftest import pbl_command, run_pbl
+from tests.support.postgres import PgServer
+
+
+@pytest.fixture
+def seeded(db_url: str, monkeypatch: pytest.MonkeyPatch, pbl, tmp_path: Path) -> str:
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("PBL_BACKUP_DIR", str(tmp_path / "backups"))
+    assert pbl("seed").code == 0
+    return db_url
+
+
+def create(pbl, *args: str) -> dict:  # type: ignore[type-arg]
+    result = pbl("backup", "create", "--json", *args)
+    assert result.code == 0, result.err
+    return json.loads(result.out)
+
+
+def data_file(backup: dict) -> Path:  # type: ignore[type-arg]
+    rel = max(backup["files"], key=lambda name: backup["files"][name]["bytes"])
+    return Path(backup["path"]) / rel
+
+
+def count(url: str, table: str = "applications") -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            psycopg.sql.SQL("SELECT count(*) FROM {}").format(psycopg.sql.Identifier(table))
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_create_writes_a_complete_private_backup(seeded: str, pbl, tmp_path: Path) -> None:
+    backup = create(pbl)
+    assert backup["format"] == "directory" and backup["encrypted"] is False
+    assert backup["rows"]["public.applications"] == 3 and backup["rows"]["public.tenants"] == 2
+    assert "0009_grants" in backup["migrations"]
+    root = Path(backup["path"])
+    for rel, meta in backup["files"].items():
+        path = root / rel
+        assert repo.sha256_file(path) == meta["sha256"]
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(root.stat().st_mode) == 0o700
+    assert stat.S_IMODE((root / "manifest.json").stat().st_mode) == 0o600
+    listed = json.loads(pbl("backup", "list", "--json").out)
+    assert [b["id"] for b in listed] == [backup["id"]]
+    assert not list((tmp_path / "backups").glob(".partial-*"))
+
+
+@pytest.mark.parametrize("fmt", ["directory", "custom", "plain"])
+def test_every_format_restores_with_matching_rows(
+    seeded: str, pbl, pg_server: PgServer, fmt: str
+) -> None:
+    backup = create(pbl, "--format", fmt)
+    if fmt == "plain":
+        assert data_file(backup).name == "dump.sql.gz"
+    target = f"restored_{fmt}_{os.getpid()}"
+    try:
+        result = pbl("backup", "restore", backup["id"], "--target-db", target)
+        assert result.code == 0, result.err
+        assert count(pg_server.url_for(target)) == 3
+        verified = pbl("backup", "verify", backup["id"], "--restore", "--json")
+        assert verified.code == 0, verified.err
+        report = json.loads(verified.out)
+        assert report["restored"] and report["rows_compared"] == sum(backup["rows"].values())
+        assert json.loads(pbl("backup", "list", "--json").out)[0]["verified_at"]
+    finally:
+        pg_server.drop_database(target)
+
+
+def test_restore_refuses_a_non_empty_target_without_clean(
+    seeded: str, pbl, pg_server: PgServer
+) -> None:
+    backup = create(pbl, "--format", "custom")
+    target = f"restored_clean_{os.getpid()}"
+    try:
+        assert pbl("backup", "restore", backup["id"], "--target-db", target).code == 0
+        refused = pbl("backup", "restore", backup["id"], "--target-db", target)
+        assert refused.code == 4 and "not empty" in refused.err
+        dry = pbl("backup", "restore", backup["id"], "--target-db", target, "--clean", "--dry-run")
+        assert dry.code == 0 and "would restore" in dry.out
+        again = pbl("backup", "restore", backup["id"], "--target-db", target, "--clean")
+        assert again.code == 0, again.err
+        assert count(pg_server.url_for(target)) == 3
+    finally:
+        pg_server.drop_database(target)
+
+
+@pytest.mark.parametrize(
+    ("damage", "expect"),
+    [
+        ("flip", "does not match its sha256"),
+        ("truncate", "bytes, the manifest says"),
+        ("delete", "is missing"),
+        ("manifest", "manifest.json was edited"),
+    ],
+)
+def test_verify_names_the_damage(seeded: str, pbl, damage: str, expect: str) -> None:
+    backup = create(pbl)
+    path = data_file(backup)
+    if damage == "flip":
+        raw = bytearray(path.read_bytes())
+        raw[len(raw) // 2] ^= 0x01
+        path.write_bytes(bytes(raw))
+    elif damage == "truncate":
+        path.write_bytes(path.read_bytes()[:-10])
+    elif damage == "delete":
+        path.unlink()
+    else:
+        manifest = Path(backup["path"]) / "manifest.json"
+        manifest.write_text(manifest.read_text().replace('"rows"', '"rows" ', 1))
+    result = pbl("backup", "verify", backup["id"])
+    assert result.code == 1
+    assert expect in result.err
+    if damage != "manifest":
+        assert path.name in result.err
+    refused = pbl("backup", "restore", backup["id"], "--target-db", "never_made")
+    assert refused.code == 1
+
+
+def test_encrypted_backups(
+    seeded: str, pbl, tmp_path: Path, pg_server: PgServer, monkeypatch
+) -> None:
+    keys = tmp_path / "keys.json"
+    assert pbl("crypto", "keygen", "--id", "bk1", "--out", str(keys)).code == 0
+    backup = create(pbl, "--encrypt", "--key-file", str(keys))
+    assert backup["encrypted"] and backup["key_id"] == "bk1"
+    for rel in backup["files"]:
+        raw = (Path(backup["path"]) / rel).read_bytes()
+        assert rel.endswith(".enc") and raw.startswith(b"PBLBK1\n")
+        assert b"PGDMP" not in raw and b"Jane Q. Applicant" not in raw
+    assert pbl("backup", "verify", backup["id"], "--key-file", str(keys)).code == 0
+
+    # a wrong key fails before anything is written
+    other = tmp_path / "other.json"
+    assert pbl("crypto", "keygen", "--id", "bk1", "--out", str(other)).code == 0
+    target = f"restored_enc_{os.getpid()}"
+    wrong = pbl("backup", "restore", backup["id"], "--target-db", target, "--key-file", str(other))
+    assert wrong.code == 1 and "does not open" in wrong.err
+    with psycopg.connect(pg_server.admin_url) as conn:
+        assert conn.execute(
+            "SELECT count(*) FROM pg_database WHERE datname = %s", (target,)
+        ).fetchone() == (0,)
+    try:
+        ok = pbl("backup", "restore", backup["id"], "--target-db", target, "--key-file", str(keys))
+        assert ok.code == 0, ok.err
+        assert count(pg_server.url_for(target)) == 3
+    finally:
+        pg_server.drop_database(target)
+    monkeypatch.delenv("PBL_KEY_FILE", raising=False)
+    nokey = pbl("backup", "verify", backup["id"])
+    assert nokey.code == 2 and "encrypted" in nokey.err
+
+
+def test_passwords_never_reach_argv(seeded: str, pg_server: PgServer, tmp_path: Path) -> None:
+    from pbl_db.backup.logical import CreateOptions
+    from pbl_db.backup.logical import create as run_create
+    from pbl_db.backup.tools import run_subprocess
+    from pbl_db.connection import Target
+
+    password = psycopg.conninfo.conninfo_to_dict(pg_server.admin_url).get("password")
+    if not password:
+        pytest.skip("the test server does not use passwords")
+    seen: list[tuple[list[str], dict[str, str], str]] = []
+
+    def spy(argv, *, env, stdin=None, stdout=None):  # type: ignore[no-untyped-def]
+        passfile = env.get("PGPASSFILE", "")
+        mode = oct(stat.S_IMODE(os.stat(passfile).st_mode)) if passfile else ""
+        seen.append((argv, dict(env), mode))
+        return run_subprocess(argv, env=env, stdin=stdin, stdout=stdout)
+
+    run_create(Target(seeded, "test"), CreateOptions(tmp_path / "spy"), runner=spy)
+    assert seen
+    for argv, env, mode in seen:
+        assert not any(password in arg for arg in argv)
+        assert mode == "0o600" and "PGPASSWORD" not in env
+    assert not Path(seen[0][1]["PGPASSFILE"]).exists()  # removed afterwards
+
+
+def _wrapper_bindir(tmp_path: Path, server: PgServer, body: str) -> Path:
+    real = find_tool("pg_dump", server.version // 10000)
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    script = bindir / "pg_dump"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = "--version" ]; then exec {real} --version; fi\n'
+        f"{body}\n"
+        f'exec {real} "$@"\n'
+    )
+    script.chmod(0o755)
+    return bindir
+
+
+@pytest.mark.slow
+def test_killed_create_leaves_nothing_that_looks_finished(
+    seeded: str, pg_server: PgServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dest = tmp_path / "backups"
+    env = {**os.environ, "PBL_PG_BINDIR": str(_wrapper_bindir(tmp_path, pg_server, "sleep 60"))}
+    proc = subprocess.Popen(
+        pbl_command("backup", "create"),
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while not list(dest.glob(".partial-*/pid")):
+        assert time.monotonic() < deadline and proc.poll() is None, "create never started"
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(30)
+    assert repo.list_backups(dest) == []
+    assert list(dest.glob(".partial-*"))
+    rerun = run_pbl("backup", "create")
+    assert rerun.code == 0, rerun.err
+    assert "left by a run that was killed" in rerun.err
+    assert not list(dest.glob(".partial-*"))
+    assert len(repo.list_backups(dest)) == 1
+
+
+def test_full_disk_is_a_clear_error_and_keeps_nothing(seeded: str, tmp_path: Path) -> None:
+    dest = tmp_path / "backups"
+    script = f"ulimit -f 8; exec {' '.join(pbl_command('backup', 'create'))}"
+    proc = subprocess.run(
+        ["bash", "-c", script], capture_output=True, text=True, check=False, env=dict(os.environ)
+    )
+    assert proc.returncode == 1, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if not line.startswith("pbl: using")]
+    assert "Traceback" not in proc.stderr
+    assert any("no space left" in line for line in lines), proc.stderr
+    assert repo.list_backups(dest) == [] and not list(dest.glob(".partial-*"))
+
+
+def _fake(backup_id: str, when: dt.datetime, verified: bool = False) -> repo.Backup:
+    manifest = repo.Manifest(
+        id=backup_id,
+        pbl_version="x",
+        server_version="15",
+        server_version_num=150000,
+        database="d",
+        format="directory",
+        compress="gzip:1",
+        jobs=1,
+        encrypted=False,
+        key_id=None,
+        migrations=[],
+        rows={},
+        started_at=when.isoformat(),
+    )
+    return repo.Backup(Path("/nonexistent") / backup_id, manifest, "yes" if verified else None)
+
+
+def test_grandfather_father_son_plan() -> None:
+    start = dt.datetime(2026, 11, 26, 3, tzinfo=dt.UTC)
+    backups = [_fake(f"b{i:03d}", start - dt.timedelta(days=i)) for i in range(400)]
+    backups.insert(0, _fake("b-second-today", start + dt.timedelta(hours=5)))
+    keep, remove = prune_plan(backups, keep_daily=7, keep_weekly=4, keep_monthly=12)
+    kept = {b.id for b in keep}
+    assert "b-second-today" in kept and "b000" not in kept  # newest of the day only
+    assert {f"b{i:03d}" for i in range(1, 7)} <= kept
+    assert len(keep) + len(remove) == 401
+    assert len(keep) <= 7 + 4 + 12
+    old_verified = _fake("b399", start - dt.timedelta(days=399), verified=True)
+    keep, _ = prune_plan([*backups[:-1], old_verified], 1, 0, 0)
+    assert "b399" in {b.id for b in keep}  # the newest verified backup survives any policy
+
+
+def test_prune_removes_outside_the_policy(seeded: str, pbl, tmp_path: Path) -> None:
+    first, second = create(pbl), create(pbl)
+    assert pbl("backup", "verify", first["id"]).code == 0
+    dry = json.loads(
+        pbl(
+            "backup",
+            "prune",
+            "--keep-daily",
+            "0",
+            "--keep-weekly",
+            "0",
+            "--keep-monthly",
+            "0",
+            "--dry-run",
+            "--json",
+        ).out
+    )
+    assert dry["would_remove"] == [second["id"]] and dry["kept"] == [first["id"]]
+    assert len(repo.list_backups(tmp_path / "backups")) == 2
+    done = json.loads(
+        pbl(
+            "backup",
+            "prune",
+            "--keep-daily",
+            "0",
+            "--keep-weekly",
+            "0",
+            "--keep-monthly",
+            "0",
+            "--json",
+        ).out
+    )
+    assert done["removed"] == [second["id"]]
+    assert [b.id for b in repo.list_backups(tmp_path / "backups")] == [first["id"]]
+
+
+def test_missing_or_old_tools_are_clear_errors() -> None:
+    with pytest.raises(ConfigError, match="pg_dump 99 or newer"):
+        find_tool("pg_dump", 99)
