@@ -35,6 +35,21 @@ class PgServer:
     version: int  # server_version_num, e.g. 150018
     how: str  # what provided it
     bindir: Path | None = None  # local binaries (pg_dump, ...) matching the server, if known
+    data_dir: Path | None = None  # for a local cluster: its data directory ...
+    run_as: str | None = None  # ... and the OS user it runs as (None: this user)
+
+    def pg_ctl(self, *args: str) -> None:
+        """pg_ctl on a local cluster (restart after a postmaster-level setting, say)."""
+        assert self.bindir and self.data_dir, "only local clusters can be controlled"
+        # no pipes: a (re)started postmaster would inherit them and the call would never return
+        subprocess.run(
+            [str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "-w", "-t", "120", *args],
+            user=self.run_as,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=180,
+        )
 
     def url_for(self, dbname: str) -> str:
         return make_conninfo(self.admin_url, dbname=dbname)
@@ -188,7 +203,7 @@ def local_cluster(bindir: Path) -> Iterator[PgServer]:
     try:
         with psycopg.connect(url) as conn:
             version = conn.info.server_version
-        yield PgServer(url, version, f"local cluster from {bindir}", bindir)
+        yield PgServer(url, version, f"local cluster from {bindir}", bindir, data, user)
     finally:
         subprocess.run(
             [str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],

@@ -95,8 +95,9 @@ def _bindirs() -> list[Path]:
     return found
 
 
-def find_tool(name: str, server_major: int) -> Path:
-    """The newest `name` whose major version is at least the server's."""
+def find_tool(name: str, server_major: int, *, exact: bool = False) -> Path:
+    """The newest `name` whose major version is at least the server's (exactly the server's
+    for tools that read its files: pg_verifybackup's WAL parsing, pg_ctl/postgres)."""
     best: tuple[int, Path] | None = None
     seen = []
     for bindir in _bindirs():
@@ -105,12 +106,14 @@ def find_tool(name: str, server_major: int) -> Path:
             continue
         major = tool_version(binary)
         seen.append(f"{binary} ({major})")
-        if major >= server_major and (best is None or major > best[0]):
+        fits = major == server_major if exact else major >= server_major
+        if fits and (best is None or major > best[0]):
             best = (major, binary)
     if best is None:
         detail = f"found {', '.join(seen)}" if seen else "none found"
         raise ConfigError(
-            f"{name} {server_major} or newer is needed for this PostgreSQL {server_major} server "
+            f"{name} {server_major}{'' if exact else ' or newer'} is needed for this PostgreSQL "
+            f"{server_major} server "
             f"({detail})",
             f"install postgresql-client-{server_major} or set PBL_PG_BINDIR",
         )

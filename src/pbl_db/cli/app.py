@@ -16,7 +16,7 @@ def _show_version(value: bool) -> None:
 
 
 def build_app() -> typer.Typer:
-    from pbl_db.cli import backup, crypto, local, migrate, seed
+    from pbl_db.cli import backup, crypto, local, migrate, pitr, seed
 
     app = typer.Typer(
         name="pbl",
@@ -47,5 +47,6 @@ def build_app() -> typer.Typer:
     app.add_typer(seed.app, name="seed")
     app.add_typer(crypto.app, name="crypto")
     app.add_typer(backup.app, name="backup")
+    app.add_typer(pitr.app, name="pitr")
     app.add_typer(local.app, name="local")
     return app

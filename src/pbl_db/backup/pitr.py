@@ -1,0 +1,346 @@
+"""Point-in-time recovery: WAL archiving, base backups, and restores to a moment.
+
+The spec's `archive_command = 'cp %p /backup/archive/%f'` overwrites an existing segment (a
+second cluster archiving into the same place destroys the first one's WAL) and does not fsync
+(a crash right after cp can lose a segment PostgreSQL believes archived). pbl's command refuses
+to overwrite a different file, accepts an identical one (a retry after a crash), copies under a
+temporary name, fsyncs the file, renames it and fsyncs the directory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import pwd
+import re
+import shlex
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from pbl_db import queries
+from pbl_db.backup import repo
+from pbl_db.backup.tools import check, child_env, find_tool, run_subprocess
+from pbl_db.connection import Target, connect, parse_conninfo
+from pbl_db.errors import ConfigError, OperationFailed, RefusedError
+
+BASE_META = "pbl-base.json"
+_ARCHIVE_DIR = re.compile(r"^f=(.+?)/%f;")
+
+
+def archive_command(archive_dir: str) -> str:
+    d = shlex.quote(archive_dir.rstrip("/"))
+    return (
+        f'f={d}/%f; if [ -f "$f" ]; then cmp -s "%p" "$f"; '
+        f'else cp "%p" "$f.part" && sync "$f.part" && mv "$f.part" "$f" && sync {d}; fi'
+    )
+
+
+def restore_command(archive_dir: str) -> str:
+    return f'cp {shlex.quote(archive_dir.rstrip("/"))}/%f "%p"'
+
+
+def archive_dir_of(command: str) -> str | None:
+    match = _ARCHIVE_DIR.match(command)
+    return shlex.split(match.group(1))[0] if match else None
+
+
+@dataclass(frozen=True)
+class SettingChange:
+    name: str
+    old: str
+    new: str
+    needs_restart: bool
+
+
+def enable(target: Target, archive_dir: str) -> list[SettingChange]:
+    """ALTER SYSTEM the archiving settings and reload; say which wait for a restart."""
+    wanted = {
+        "wal_level": "replica",
+        "archive_mode": "on",
+        "archive_command": archive_command(archive_dir),
+    }
+    changes = []
+    with connect(target) as conn:
+        _prepare_archive_dir(conn, Path(archive_dir))
+        for name, value in wanted.items():
+            row = conn.execute(queries.load("get_setting_state"), {"name": name}).fetchone()
+            assert row is not None
+            current, postmaster = str(row[0]), bool(row[1])
+            if name == "wal_level" and current == "logical":
+                continue  # logical includes replica
+            try:
+                conn.execute(
+                    sql.SQL("ALTER SYSTEM SET {} = {}").format(
+                        sql.Identifier(name), sql.Literal(value)
+                    )
+                )
+            except psycopg.errors.InsufficientPrivilege:
+                raise RefusedError(
+                    "ALTER SYSTEM needs a superuser", "connect as a superuser to enable archiving"
+                ) from None
+            if current != value:
+                changes.append(SettingChange(name, current, value, postmaster))
+        conn.execute("SELECT pg_reload_conf()")
+    return changes
+
+
+def _prepare_archive_dir(conn: psycopg.Connection[Any], archive: Path) -> None:
+    """When the server runs on this machine, make the directory, owned by the server's user."""
+    row = conn.execute("SELECT current_setting('data_directory')").fetchone()
+    data_dir = Path(str(row[0])) if row else None
+    if data_dir is None or not data_dir.exists():
+        return  # a remote server: the directory is the DBA's to provide on that host
+    owner = data_dir.stat()
+    archive.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if os.geteuid() == 0:
+        os.chown(archive, owner.st_uid, owner.st_gid)
+
+
+def status(target: Target) -> dict[str, Any]:
+    with connect(target) as conn:
+        cur = conn.cursor(row_factory=psycopg.rows.dict_row)
+        row = cur.execute(queries.load("get_archiver_status")).fetchone()
+        assert row is not None
+        result = dict(row)
+        try:
+            ready = conn.execute(queries.load("count_ready_wal")).fetchone()
+            result["ready_segments"] = int(ready[0]) if ready else None
+        except psycopg.errors.InsufficientPrivilege:
+            result["ready_segments"] = None  # needs superuser or pg_monitor
+        result["archive_dir"] = archive_dir_of(str(result["archive_command"]))
+        result["enabled"] = result["archive_mode"] in ("on", "always") and bool(
+            result["archive_dir"] or result["archive_command"]
+        )
+    return result
+
+
+@dataclass
+class BaseBackup:
+    id: str
+    path: Path
+    started_at: str
+    finished_at: str
+    server_version_num: int
+    archive_dir: str | None
+    verified: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "path": str(self.path)}
+
+
+def base_backup(target: Target, dest: Path) -> BaseBackup:
+    """pg_basebackup with a manifest (SHA-256 checksums), checked with pg_verifybackup."""
+    root = repo.private_dir(dest)
+    repo.clean_partials(root)
+    params = parse_conninfo(target.conninfo)
+    with connect(target) as conn:
+        major = conn.info.server_version // 10000
+        version_num = conn.info.server_version
+        command = str(conn.execute("SELECT current_setting('archive_command')").fetchone()[0])  # type: ignore[index]
+    basebackup = find_tool("pg_basebackup", major)
+    verifier = find_tool("pg_verifybackup", major, exact=True)
+    backup_id = repo.new_id(root)
+    partial = repo.private_dir(root / f"{repo.PARTIAL}{backup_id}")
+    (partial / "pid").write_text(str(os.getpid()))
+    started = dt.datetime.now(dt.UTC)
+    try:
+        with child_env(params) as env:
+            check(
+                run_subprocess(
+                    [
+                        str(basebackup),
+                        "-D",
+                        str(partial / "data"),
+                        "-Fp",
+                        "-X",
+                        "stream",
+                        "-c",
+                        "fast",
+                        "--manifest-checksums=SHA256",
+                        "--no-password",
+                    ],
+                    env=env,
+                ),
+                "pg_basebackup",
+            )
+        check(
+            run_subprocess([str(verifier), "--quiet", str(partial / "data")], env=dict(os.environ)),
+            "pg_verifybackup",
+        )
+        meta = BaseBackup(
+            backup_id,
+            root / backup_id,
+            started.isoformat(timespec="seconds"),
+            dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            version_num,
+            archive_dir_of(command),
+            True,
+        )
+        (partial / BASE_META).write_text(
+            json.dumps({k: v for k, v in meta.as_dict().items() if k != "path"}, indent=2) + "\n"
+        )
+        (partial / "pid").unlink()
+        partial.rename(root / backup_id)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return meta
+
+
+def list_base_backups(dest: Path) -> list[BaseBackup]:
+    found = []
+    if dest.is_dir():
+        for path in dest.iterdir():
+            meta = path / BASE_META
+            if path.name.startswith(".") or not meta.exists():
+                continue
+            data = json.loads(meta.read_text())
+            found.append(BaseBackup(**{**data, "path": path}))
+    return sorted(found, key=lambda b: b.finished_at, reverse=True)
+
+
+def parse_target_time(text: str) -> dt.datetime:
+    try:
+        when = dt.datetime.fromisoformat(text.strip().replace(" UTC", "+00:00"))
+    except ValueError:
+        raise ConfigError(
+            f"--target-time {text!r} is not a timestamp", 'e.g. "2026-11-26 14:05:00+00"'
+        ) from None
+    if when.tzinfo is None:
+        raise ConfigError(
+            f"--target-time {text!r} has no time zone",
+            'add one, e.g. "2026-11-26 14:05:00+00": a bare time is ambiguous across servers',
+        )
+    return when
+
+
+@dataclass
+class RestoreResult:
+    backup_id: str
+    data_dir: str
+    target_time: str
+    started: bool
+    port: int | None
+
+
+def restore(
+    target_time: str,
+    data_dir: Path,
+    dest: Path,
+    *,
+    backup_id: str | None = None,
+    archive_dir: str | None = None,
+    start: bool = False,
+    port: int | None = None,
+    wait_seconds: float = 300.0,
+) -> RestoreResult:
+    when = parse_target_time(target_time)
+    candidates = [
+        b for b in list_base_backups(dest) if dt.datetime.fromisoformat(b.finished_at) < when
+    ]
+    if backup_id:
+        candidates = [b for b in candidates if b.id == backup_id]
+    if not candidates:
+        raise ConfigError(
+            f"no base backup in {dest} finished before {when.isoformat()}"
+            + (f" with id {backup_id}" if backup_id else ""),
+            "take one with 'pbl pitr base-backup' (a target can only be after a base backup)",
+        )
+    base = candidates[0]
+    archive = archive_dir or base.archive_dir
+    if not archive:
+        raise ConfigError("the WAL archive directory is not known", "pass --archive-dir")
+    if data_dir.exists() and any(data_dir.iterdir()):
+        raise RefusedError(f"{data_dir} is not empty", "restore into a new or empty directory")
+    shutil.copytree(base.path / "data", data_dir, dirs_exist_ok=True)
+    (data_dir / "recovery.signal").write_text("")
+    settings = {
+        "restore_command": restore_command(archive),
+        "recovery_target_time": when.isoformat(sep=" "),
+        "recovery_target_action": "promote",
+        "archive_mode": "off",  # the restored copy must not write into the original's archive
+    }
+    with (data_dir / "postgresql.auto.conf").open("a") as conf:
+        conf.write("\n# pbl pitr restore\n")
+        for name, value in settings.items():
+            conf.write(f"{name} = '{value.replace(chr(39), chr(39) * 2)}'\n")
+    owner = Path(archive).stat() if Path(archive).exists() else None
+    user = None
+    if os.geteuid() == 0 and owner is not None:
+        user = pwd.getpwuid(owner.st_uid).pw_name
+        for current, dirs, files in os.walk(data_dir):
+            os.chown(current, owner.st_uid, owner.st_gid)
+            for name in dirs + files:
+                os.chown(Path(current) / name, owner.st_uid, owner.st_gid, follow_symlinks=False)
+    data_dir.chmod(0o700)
+    result = RestoreResult(base.id, str(data_dir), when.isoformat(), False, None)
+    if start:
+        result.port = port or _free_port()
+        _start_and_wait(base, data_dir, result.port, user, wait_seconds)
+        result.started = True
+    return result
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start_and_wait(
+    base: BaseBackup, data_dir: Path, port: int, user: str | None, wait: float
+) -> None:
+    major = base.server_version_num // 10000
+    pg_ctl = find_tool("pg_ctl", major, exact=True)
+    options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={data_dir}"
+    log = data_dir / "pbl-restore.log"
+    # no pipes: the postmaster would inherit them and this call would never return
+    run = subprocess.run(
+        [
+            str(pg_ctl),
+            "-D",
+            str(data_dir),
+            "-l",
+            str(log),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "120",
+            "start",
+        ],
+        user=user,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+        timeout=180,
+    )
+    if run.returncode != 0:
+        raise OperationFailed("the restored cluster did not start", f"see {log}")
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        state = _recovery_state(log)
+        if state == "done":
+            return
+        if state == "failed":
+            raise OperationFailed("recovery failed", f"see {log}")
+        time.sleep(0.2)
+    raise OperationFailed(f"recovery did not end within {wait:.0f}s", f"it goes on; see {log}")
+
+
+def _recovery_state(log: Path) -> str:
+    text = log.read_text(errors="replace") if log.exists() else ""
+    if "database system is ready to accept connections" in text:
+        return "done"
+    if "FATAL" in text and ("recovery" in text or "startup process" in text):
+        return "failed"
+    return "running"
