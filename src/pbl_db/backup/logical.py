@@ -10,9 +10,9 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -63,20 +63,25 @@ def _compress_args(tool_major: int, compress: str, fmt: str) -> list[str]:
     return ["-Z", "0" if method == "none" else (level or "6")]
 
 
-def _snapshot_state(conn: psycopg.Connection[Any]) -> tuple[str, dict[str, int], list[str]]:
-    """Inside the open REPEATABLE READ transaction: snapshot id, rows per table, migrations."""
-    row = conn.execute(queries.load("begin_backup_snapshot")).fetchone()
-    assert row is not None
-    rows = {}
-    for (name,) in conn.execute(queries.load("list_user_tables")).fetchall():
-        count = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.SQL(name))).fetchone()
-        rows[name] = int(count[0]) if count else 0
+def _count_in_snapshot(target: Target, snapshot: str) -> tuple[dict[str, int], list[str]]:
+    """Rows per table and applied migrations, seen through pg_dump's exported snapshot, on a
+    connection of its own so the counting overlaps the dump."""
+    rows: dict[str, int] = {}
     migrations: list[str] = []
-    conn.execute(queries.load("set_search_path"))
-    has = conn.execute(queries.load("get_migration_tables")).fetchone()
-    if has and has[0]:
-        migrations = [r[0] for r in conn.execute(queries.load("list_applied_migrations"))]
-    return str(row[0]), rows, migrations
+    with connect(target) as conn:
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
+        for (name,) in conn.execute(queries.load("list_user_tables")).fetchall():
+            count = conn.execute(
+                sql.SQL("SELECT count(*) FROM {}").format(sql.SQL(name))
+            ).fetchone()
+            rows[name] = int(count[0]) if count else 0
+        conn.execute(queries.load("set_search_path"))
+        has = conn.execute(queries.load("get_migration_tables")).fetchone()
+        if has and has[0]:
+            migrations = [r[0] for r in conn.execute(queries.load("list_applied_migrations"))]
+        conn.execute("COMMIT")
+    return rows, migrations
 
 
 def create(
@@ -106,7 +111,15 @@ def create(
         (partial / "pid").write_text(str(os.getpid()))
         try:
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            snapshot, rows, migrations = _snapshot_state(conn)
+            exported = conn.execute(queries.load("begin_backup_snapshot")).fetchone()
+            snapshot = str(exported[0]) if exported else ""
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                counting = pool.submit(_count_in_snapshot, target, snapshot)
+                data = repo.private_dir(partial / "data")
+                emit(f"dumping {database} with {pg_dump.name} {tool_major} ({options.format})")
+                with child_env(params) as env:
+                    jobs = _run_pg_dump(runner, pg_dump, tool_major, env, snapshot, options, data)
+                rows, migrations = counting.result()
             manifest = repo.Manifest(
                 id=backup_id,
                 pbl_version=__version__,
@@ -115,7 +128,7 @@ def create(
                 database=database,
                 format=options.format,
                 compress=options.compress,
-                jobs=1,
+                jobs=jobs,
                 encrypted=options.ring is not None,
                 key_id=options.ring.active if options.ring else None,
                 migrations=migrations,
@@ -123,12 +136,6 @@ def create(
                 started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 tool=f"{pg_dump} ({tool_major})",
             )
-            data = repo.private_dir(partial / "data")
-            emit(f"dumping {database} with {pg_dump.name} {tool_major} ({options.format})")
-            with child_env(params) as env:
-                manifest.jobs = _run_pg_dump(
-                    runner, pg_dump, tool_major, env, snapshot, options, data
-                )
             conn.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(Exception):
