@@ -326,3 +326,19 @@ def test_prune_removes_outside_the_policy(seeded: str, pbl, tmp_path: Path) -> N
 def test_missing_or_old_tools_are_clear_errors() -> None:
     with pytest.raises(ConfigError, match="pg_dump 99 or newer"):
         find_tool("pg_dump", 99)
+
+
+def test_concurrent_claims_never_share_or_clean_a_live_partial(tmp_path: Path) -> None:
+    first_id, first = repo.claim_partial(tmp_path)
+    second_id, second = repo.claim_partial(tmp_path)
+    assert first != second and first_id != second_id
+    assert repo.clean_partials(tmp_path) == []  # both are locked by this live process
+    repo.release_partial(first)  # as if its process had died
+    assert repo.clean_partials(tmp_path) == [first.name]
+    assert second.exists()
+    repo.abandon_partial(second)
+
+
+def test_plain_format_only_with_gzip(seeded: str, pbl) -> None:
+    result = pbl("backup", "create", "--format", "plain", "--compress", "zstd")
+    assert result.code == 2 and "gzip" in result.err

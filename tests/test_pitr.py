@@ -56,6 +56,15 @@ def test_archive_command_never_overwrites(tmp_path: Path) -> None:
     assert archive_dir_of(archive_command(str(archive))) == str(archive)
 
 
+def test_archive_dir_must_be_absolute_and_percent_safe() -> None:
+    from pbl_db.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="relative"):
+        archive_command("archive")
+    command = archive_command("/srv/wal 100%")
+    assert "100%%" in command and archive_dir_of(command) == "/srv/wal 100%"
+
+
 @pytest.mark.slow
 def test_restore_to_a_point_in_time(
     cluster: PgServer,

@@ -56,6 +56,11 @@ def _compress_args(tool_major: int, compress: str, fmt: str) -> list[str]:
         raise ConfigError(f"unknown compression {compress!r}", "use gzip:N, lz4, zstd or none")
     if level and not level.isdigit():
         raise ConfigError(f"compression level {level!r} is not a number")
+    if fmt == "plain" and method not in ("gzip", "none"):
+        raise ConfigError(
+            f"--format plain is restored with gunzip: {method} is not supported",
+            "use gzip:N, or the directory or custom format",
+        )
     if tool_major >= 16:
         return [f"--compress={method}{':' + level if level else ''}"]
     if method in ("lz4", "zstd"):
@@ -106,9 +111,8 @@ def create(
         database = conn.info.dbname
         pg_dump = find_tool("pg_dump", server_num // 10000)
         tool_major = tool_version(pg_dump)
-        backup_id = repo.new_id(root)
-        partial = repo.private_dir(root / f"{repo.PARTIAL}{backup_id}")
-        (partial / "pid").write_text(str(os.getpid()))
+        backup_id, partial = repo.claim_partial(root)
+        started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         try:
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             exported = conn.execute(queries.load("begin_backup_snapshot")).fetchone()
@@ -133,14 +137,14 @@ def create(
                 key_id=options.ring.active if options.ring else None,
                 migrations=migrations,
                 rows=rows,
-                started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                started_at=started_at,
                 tool=f"{pg_dump} ({tool_major})",
             )
             conn.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(Exception):
                 conn.execute("ROLLBACK")
-            shutil.rmtree(partial, ignore_errors=True)
+            repo.abandon_partial(partial)
             raise
     try:
         if options.ring is not None:
@@ -153,18 +157,17 @@ def create(
         manifest.finished_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         manifest.seconds = round(time.monotonic() - started, 3)
         repo.write_manifest(partial, manifest)
-        (partial / "pid").unlink()
         repo.lock_down(partial)
         final = root / backup_id
-        partial.rename(final)
+        repo.finish_partial(partial, final)
     except OSError as exc:
-        shutil.rmtree(partial, ignore_errors=True)
+        repo.abandon_partial(partial)
         raise OperationFailed(
             f"writing backup {backup_id} failed: {exc.strerror or exc}",
             "free space in the destination or choose another --dest; nothing was kept",
         ) from None
     except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
+        repo.abandon_partial(partial)
         raise
     size = manifest.size_bytes / 1e6
     emit(f"backup {backup_id} complete: {size:.1f} MB in {manifest.seconds:.1f}s")
@@ -236,9 +239,8 @@ def readable_copy(backup: repo.Backup, ring: KeyRing | None) -> Iterator[Path]:
             f"backup {backup.id} is encrypted (key {backup.manifest.key_id})",
             "set PBL_ENCRYPTION_KEYS or --key-file with that key",
         )
-    scratch = Path(tempfile.mkdtemp(prefix=f"pbl-restore-{backup.id}-"))
+    _, scratch = repo.claim_partial(backup.path.parent)  # cleaned up even after a SIGKILL
     try:
-        scratch.chmod(0o700)
         for path in repo.data_files(backup.path):
             rel = path.relative_to(data)
             name = str(rel)[: -len(".enc")]
@@ -248,7 +250,7 @@ def readable_copy(backup: repo.Backup, ring: KeyRing | None) -> Iterator[Path]:
                 decrypt_stream(src, dst, ring, name)
         yield scratch
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        repo.abandon_partial(scratch)
 
 
 def _dump_path(data: Path, fmt: str) -> Path:
@@ -360,6 +362,7 @@ def _restore_into(
     emit: EventSink,
 ) -> None:
     major = backup.manifest.server_version_num // 10000
+    _check_readable(_dump_path(data, backup.manifest.format), backup.manifest.format, major, runner)
     with connect(_admin(target)) as admin:
         exists = admin.execute(queries.load("get_database_exists"), {"name": target_db}).fetchone()
         if exists and exists[0]:
@@ -409,6 +412,20 @@ def _restore_into(
             if backup.manifest.format == "directory":
                 args += ["-j", str(jobs or min(4, os.cpu_count() or 1))]
             check(runner([*args, str(dump)], env=env), "pg_restore")
+
+
+def _check_readable(dump: Path, fmt: str, major: int, runner: Runner) -> None:
+    """Before anything is dropped: the archive must open."""
+    if fmt == "plain":
+        try:
+            with gzip.open(dump, "rb") as handle:
+                while handle.read(1 << 20):
+                    pass
+        except (OSError, EOFError) as exc:
+            raise OperationFailed(f"{dump.name} is not a readable gzip file: {exc}") from None
+        return
+    pg_restore = find_tool("pg_restore", major)
+    check(runner([str(pg_restore), "--list", str(dump)], env=dict(os.environ)), "pg_restore --list")
 
 
 def _compare_rows(target: Target, dbname: str, backup: repo.Backup, report: VerifyReport) -> int:

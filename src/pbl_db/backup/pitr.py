@@ -36,8 +36,26 @@ BASE_META = "pbl-base.json"
 _ARCHIVE_DIR = re.compile(r"^f=(.+?)/%f;")
 
 
+def _server_now(target: Target) -> dt.datetime:
+    with connect(target) as conn:
+        row = conn.execute("SELECT now()").fetchone()
+    assert row is not None
+    return row[0]  # type: ignore[no-any-return]
+
+
+def _checked_dir(archive_dir: str) -> str:
+    """An absolute path (the server runs the command inside its data directory), with % doubled
+    (PostgreSQL expands %-escapes in archive and restore commands)."""
+    if not archive_dir.startswith("/"):
+        raise ConfigError(
+            f"--archive-dir {archive_dir!r} is relative",
+            "give an absolute path: the server runs archive_command inside its data directory",
+        )
+    return archive_dir.rstrip("/").replace("%", "%%")
+
+
 def archive_command(archive_dir: str) -> str:
-    d = shlex.quote(archive_dir.rstrip("/"))
+    d = shlex.quote(_checked_dir(archive_dir))
     return (
         f'f={d}/%f; if [ -f "$f" ]; then cmp -s "%p" "$f"; '
         f'else cp "%p" "$f.part" && sync "$f.part" && mv "$f.part" "$f" && sync {d}; fi'
@@ -45,12 +63,12 @@ def archive_command(archive_dir: str) -> str:
 
 
 def restore_command(archive_dir: str) -> str:
-    return f'cp {shlex.quote(archive_dir.rstrip("/"))}/%f "%p"'
+    return f'cp {shlex.quote(_checked_dir(archive_dir))}/%f "%p"'
 
 
 def archive_dir_of(command: str) -> str | None:
     match = _ARCHIVE_DIR.match(command)
-    return shlex.split(match.group(1))[0] if match else None
+    return shlex.split(match.group(1))[0].replace("%%", "%") if match else None
 
 
 @dataclass(frozen=True)
@@ -75,7 +93,7 @@ def enable(target: Target, archive_dir: str) -> list[SettingChange]:
             row = conn.execute(queries.load("get_setting_state"), {"name": name}).fetchone()
             assert row is not None
             current, postmaster = str(row[0]), bool(row[1])
-            if name == "wal_level" and current == "logical":
+            if (name, current) in (("wal_level", "logical"), ("archive_mode", "always")):
                 continue  # logical includes replica
             try:
                 conn.execute(
@@ -148,10 +166,8 @@ def base_backup(target: Target, dest: Path) -> BaseBackup:
         command = str(conn.execute("SELECT current_setting('archive_command')").fetchone()[0])  # type: ignore[index]
     basebackup = find_tool("pg_basebackup", major)
     verifier = find_tool("pg_verifybackup", major, exact=True)
-    backup_id = repo.new_id(root)
-    partial = repo.private_dir(root / f"{repo.PARTIAL}{backup_id}")
-    (partial / "pid").write_text(str(os.getpid()))
-    started = dt.datetime.now(dt.UTC)
+    backup_id, partial = repo.claim_partial(root)
+    started = _server_now(target)
     try:
         with child_env(params) as env:
             check(
@@ -180,7 +196,9 @@ def base_backup(target: Target, dest: Path) -> BaseBackup:
             backup_id,
             root / backup_id,
             started.isoformat(timespec="seconds"),
-            dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            # the server's clock, not this host's: restore compares it with a server-side time
+            # (full precision: truncating could date it before its consistent point)
+            _server_now(target).isoformat(),
             version_num,
             archive_dir_of(command),
             True,
@@ -188,10 +206,9 @@ def base_backup(target: Target, dest: Path) -> BaseBackup:
         (partial / BASE_META).write_text(
             json.dumps({k: v for k, v in meta.as_dict().items() if k != "path"}, indent=2) + "\n"
         )
-        (partial / "pid").unlink()
-        partial.rename(root / backup_id)
+        repo.finish_partial(partial, root / backup_id)
     except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
+        repo.abandon_partial(partial)
         raise
     return meta
 
@@ -263,6 +280,14 @@ def restore(
         raise RefusedError(f"{data_dir} is not empty", "restore into a new or empty directory")
     shutil.copytree(base.path / "data", data_dir, dirs_exist_ok=True)
     (data_dir / "recovery.signal").write_text("")
+    # Debian/Ubuntu keep these in /etc/postgresql, outside the base backup
+    if not (data_dir / "postgresql.conf").exists():
+        (data_dir / "postgresql.conf").write_text("# written by pbl pitr restore\n")
+    if not (data_dir / "pg_hba.conf").exists():
+        (data_dir / "pg_hba.conf").write_text(
+            "# written by pbl pitr restore: local peer, loopback password\n"
+            "local all all peer\nhost all all 127.0.0.1/32 scram-sha-256\n"
+        )
     settings = {
         "restore_command": restore_command(archive),
         "recovery_target_time": when.isoformat(sep=" "),
@@ -301,28 +326,17 @@ def _start_and_wait(
 ) -> None:
     major = base.server_version_num // 10000
     pg_ctl = find_tool("pg_ctl", major, exact=True)
-    options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={data_dir}"
+    socket_dir = shlex.quote(str(data_dir))
+    options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={socket_dir}"
     log = data_dir / "pbl-restore.log"
-    # no pipes: the postmaster would inherit them and this call would never return
+    # pg_ctl waits at most as long as we do; no pipes (the postmaster would inherit them)
     run = subprocess.run(
-        [
-            str(pg_ctl),
-            "-D",
-            str(data_dir),
-            "-l",
-            str(log),
-            "-o",
-            options,
-            "-w",
-            "-t",
-            "120",
-            "start",
-        ],
+        [str(pg_ctl), "-D", str(data_dir), "-l", str(log), "-o", options, "-W", "start"],
         user=user,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         check=False,
-        timeout=180,
+        timeout=60,
     )
     if run.returncode != 0:
         raise OperationFailed("the restored cluster did not start", f"see {log}")
@@ -337,10 +351,20 @@ def _start_and_wait(
     raise OperationFailed(f"recovery did not end within {wait:.0f}s", f"it goes on; see {log}")
 
 
+_FAILED = (
+    "recovery ended before configured recovery target was reached",
+    "requested recovery stop point is before consistent recovery point",
+    "startup process (PID",
+    "could not locate required checkpoint record",
+    "could not bind",
+    "database system is shut down",
+)
+
+
 def _recovery_state(log: Path) -> str:
     text = log.read_text(errors="replace") if log.exists() else ""
     if "database system is ready to accept connections" in text:
         return "done"
-    if "FATAL" in text and ("recovery" in text or "startup process" in text):
+    if any(marker in text for marker in _FAILED):
         return "failed"
     return "running"

@@ -9,10 +9,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -177,19 +179,92 @@ def find_backup(root: Path, backup_id: str) -> Backup:
     raise ConfigError(f"no backup {backup_id} in {root}", "see 'pbl backup list'")
 
 
+_HELD: dict[Path, int] = {}
+STALE_WITHOUT_LOCK = 600  # seconds: a partial without a lock file is being set up, or abandoned
+
+
+def claim_partial(root: Path) -> tuple[str, Path]:
+    """A new .partial-<id> directory, created atomically (two runs never share one) and locked
+    (flock) for as long as this process runs; cleanup only takes directories it can lock."""
+    while True:
+        backup_id = new_id(root)
+        path = root / f"{PARTIAL}{backup_id}"
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        fd = os.open(path / "lock", os.O_CREAT | os.O_RDWR, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        _HELD[path] = fd
+        (path / "pid").write_text(str(os.getpid()))
+        return backup_id, path
+
+
+def finish_partial(path: Path, final: Path) -> None:
+    """Make the partial durable, then rename it into place and release its lock."""
+    for name in ("pid", "lock"):
+        (path / name).unlink(missing_ok=True)
+    fsync_tree(path)
+    path.rename(final)
+    _fsync_dir(final.parent)
+    release_partial(path)
+
+
+def release_partial(path: Path) -> None:
+    fd = _HELD.pop(path, None)
+    if fd is not None:
+        os.close(fd)
+
+
+def abandon_partial(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+    release_partial(path)
+
+
+def fsync_tree(root: Path) -> None:
+    for current, _, files in os.walk(root):
+        for name in files:
+            fd = os.open(Path(current) / name, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(Path(current))
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def clean_partials(root: Path) -> list[str]:
-    """Remove what killed runs left behind (their pid is gone)."""
+    """Remove what killed runs left behind: partials whose lock nobody holds any more."""
     removed: list[str] = []
     if not root.is_dir():
         return removed
     for path in root.glob(f"{PARTIAL}*"):
-        pid_file = path / "pid"
-        try:
-            pid = int(pid_file.read_text())
-        except (OSError, ValueError):
-            pid = 0
-        if pid and _alive(pid):
-            continue
+        lock = path / "lock"
+        if not lock.exists():
+            try:
+                age = time.time() - path.stat().st_mtime
+            except OSError:
+                continue
+            if age < STALE_WITHOUT_LOCK:
+                continue  # another run is setting it up right now
+        else:
+            try:
+                fd = os.open(lock, os.O_RDWR)
+            except OSError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue  # a live run holds it
+            os.close(fd)
         shutil.rmtree(path, ignore_errors=True)
         removed.append(path.name)
     return removed

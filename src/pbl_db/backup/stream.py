@@ -69,8 +69,12 @@ def read_header(src: IO[bytes], name: str) -> dict[str, str]:
     line = src.readline()
     try:
         header = json.loads(line)
-    except ValueError:
-        raise DecryptError(f"{name}: damaged header") from None
+        prefix = base64.b64decode(header["nonce_prefix"], validate=True)
+        ok = isinstance(header.get("key_id"), str) and len(prefix) == 8
+    except (ValueError, TypeError, KeyError, AttributeError):
+        ok = False
+    if not ok:
+        raise DecryptError(f"{name}: damaged header")
     header["_raw"] = line.decode()
     return dict(header)
 
