@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
-import re
 import secrets
 import shutil
 import socket
@@ -77,41 +76,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _version_of(bindir: Path) -> tuple[int, ...]:
-    out = subprocess.run(
-        [str(bindir / "postgres"), "--version"], capture_output=True, text=True, check=False
-    ).stdout
-    match = re.search(r"(\d+)(?:\.(\d+))?", out)
-    return tuple(int(g) for g in match.groups() if g) if match else (0,)
-
-
 def candidate_bindirs() -> list[Path]:
-    found: list[Path] = []
-    if os.environ.get("PBL_TEST_PG_BINDIR"):
-        found.append(Path(os.environ["PBL_TEST_PG_BINDIR"]))
-    on_path = shutil.which("initdb")
-    if on_path:
-        found.append(Path(on_path).resolve().parent)
-    pg_config = shutil.which("pg_config")
-    if pg_config:
-        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False)
-        if out.returncode == 0 and out.stdout.strip():
-            found.append(Path(out.stdout.strip()))
-    debian = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=_version_of, reverse=True)
-    found.extend(debian)
-    with contextlib.suppress(ImportError):
-        import warnings
+    """Directories with initdb, pg_ctl and postgres, PBL_TEST_PG_BINDIR first."""
+    from pbl_db.backup.tools import postgres_bindirs
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            from pgserver._commands import POSTGRES_BIN_PATH
-        found.append(Path(POSTGRES_BIN_PATH))
-    usable = []
-    for bindir in found:
-        tools_present = all((bindir / t).exists() for t in ("initdb", "pg_ctl", "postgres"))
-        if tools_present and bindir not in usable:
-            usable.append(bindir)
-    return usable
+    return [
+        bindir
+        for bindir in postgres_bindirs(os.environ.get("PBL_TEST_PG_BINDIR"))
+        if all((bindir / t).exists() for t in ("initdb", "pg_ctl", "postgres"))
+    ]
 
 
 def _run_as() -> str | None:

