@@ -290,35 +290,11 @@ def test_grandfather_father_son_plan() -> None:
 def test_prune_removes_outside_the_policy(seeded: str, pbl, tmp_path: Path) -> None:
     first, second = create(pbl), create(pbl)
     assert pbl("backup", "verify", first["id"]).code == 0
-    dry = json.loads(
-        pbl(
-            "backup",
-            "prune",
-            "--keep-daily",
-            "0",
-            "--keep-weekly",
-            "0",
-            "--keep-monthly",
-            "0",
-            "--dry-run",
-            "--json",
-        ).out
-    )
+    keep_none = ("--keep-daily", "0", "--keep-weekly", "0", "--keep-monthly", "0", "--json")
+    dry = json.loads(pbl("backup", "prune", *keep_none, "--dry-run").out)
     assert dry["would_remove"] == [second["id"]] and dry["kept"] == [first["id"]]
     assert len(repo.list_backups(tmp_path / "backups")) == 2
-    done = json.loads(
-        pbl(
-            "backup",
-            "prune",
-            "--keep-daily",
-            "0",
-            "--keep-weekly",
-            "0",
-            "--keep-monthly",
-            "0",
-            "--json",
-        ).out
-    )
+    done = json.loads(pbl("backup", "prune", *keep_none).out)
     assert done["removed"] == [second["id"]]
     assert [b.id for b in repo.list_backups(tmp_path / "backups")] == [first["id"]]
 

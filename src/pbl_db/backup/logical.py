@@ -278,22 +278,11 @@ def verify(
     _check_files(backup, report)
     if report.problems:
         return report
-    major = backup.manifest.server_version_num // 10000
     with readable_copy(backup, ring) as data:
-        dump = _dump_path(data, backup.manifest.format)
-        if backup.manifest.format == "plain":
-            try:
-                with gzip.open(dump, "rb") as handle:
-                    while handle.read(1 << 20):
-                        pass
-            except (OSError, EOFError) as exc:
-                report.problems.append(f"{dump.name} is not a readable gzip file: {exc}")
-        else:
-            pg_restore = find_tool("pg_restore", major)
-            result = runner([str(pg_restore), "--list", str(dump)], env=dict(os.environ))
-            if result.returncode != 0:
-                detail = (result.stderr or b"").decode("utf-8", "replace").strip().splitlines()
-                report.problems.append(f"pg_restore --list fails: {detail[-1] if detail else ''}")
+        try:
+            _check_readable(backup, data, runner)
+        except OperationFailed as exc:
+            report.problems.append(exc.message)
         if not report.problems and restore:
             if target is None:
                 raise ConfigError("verify --restore needs a database server to restore into")
@@ -334,6 +323,7 @@ def restore(
             f"backup {backup.id} failed its checks: {report.problems[0]}", "nothing was restored"
         )
     with readable_copy(backup, ring) as data:
+        _check_readable(backup, data, runner)  # before _restore_into drops anything
         _restore_into(
             target, backup, data, target_db, jobs=jobs, clean=clean, runner=runner, emit=emit
         )
@@ -362,7 +352,6 @@ def _restore_into(
     emit: EventSink,
 ) -> None:
     major = backup.manifest.server_version_num // 10000
-    _check_readable(_dump_path(data, backup.manifest.format), backup.manifest.format, major, runner)
     with connect(_admin(target)) as admin:
         exists = admin.execute(queries.load("get_database_exists"), {"name": target_db}).fetchone()
         if exists and exists[0]:
@@ -414,8 +403,11 @@ def _restore_into(
             check(runner([*args, str(dump)], env=env), "pg_restore")
 
 
-def _check_readable(dump: Path, fmt: str, major: int, runner: Runner) -> None:
-    """Before anything is dropped: the archive must open."""
+def _check_readable(backup: repo.Backup, data: Path, runner: Runner) -> None:
+    """The archive opens (a gzip read, or pg_restore --list): checked before anything is
+    dropped or restored."""
+    fmt = backup.manifest.format
+    dump = _dump_path(data, fmt)
     if fmt == "plain":
         try:
             with gzip.open(dump, "rb") as handle:
@@ -424,7 +416,7 @@ def _check_readable(dump: Path, fmt: str, major: int, runner: Runner) -> None:
         except (OSError, EOFError) as exc:
             raise OperationFailed(f"{dump.name} is not a readable gzip file: {exc}") from None
         return
-    pg_restore = find_tool("pg_restore", major)
+    pg_restore = find_tool("pg_restore", backup.manifest.server_version_num // 10000)
     check(runner([str(pg_restore), "--list", str(dump)], env=dict(os.environ)), "pg_restore --list")
 
 
