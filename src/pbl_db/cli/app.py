@@ -16,7 +16,20 @@ def _show_version(value: bool) -> None:
 
 
 def build_app() -> typer.Typer:
-    from pbl_db.cli import backup, crypto, local, migrate, pitr, seed
+    from pbl_db.cli import (
+        backup,
+        crypto,
+        health,
+        inspect,
+        local,
+        maintenance,
+        migrate,
+        pitr,
+        report,
+        seed,
+        slow_queries,
+        tune,
+    )
 
     app = typer.Typer(
         name="pbl",
@@ -49,4 +62,10 @@ def build_app() -> typer.Typer:
     app.add_typer(backup.app, name="backup")
     app.add_typer(pitr.app, name="pitr")
     app.add_typer(local.app, name="local")
+    app.command("health")(health.health)
+    app.add_typer(slow_queries.app, name="slow-queries")
+    app.add_typer(maintenance.app, name="maintenance")
+    inspect.register(app)
+    app.add_typer(tune.app, name="tune")
+    app.command("report")(report.report)
     return app
