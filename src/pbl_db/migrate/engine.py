@@ -15,7 +15,7 @@ import io
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stdout
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from pbl_db import queries
 from pbl_db.connection import Target, connect
 from pbl_db.errors import BusyError, ConfigError, OperationFailed, RefusedError
 from pbl_db.migrate.source import MigrationFile, load_migrations
+from pbl_db.migrate.state import MigrationStatus, read_state, statuses
 
 EventSink = Callable[[str], None]
 
@@ -40,22 +41,6 @@ class Settings:
     lock_timeout: str = "5s"
     statement_timeout: str = "15min"
     lock_wait: float = 300.0  # seconds to wait for another pbl migrate run
-
-
-@dataclass(frozen=True)
-class MigrationStatus:
-    id: str
-    state: str  # applied | pending | drifted | missing
-    applied_at: datetime | None
-    sha256: str | None  # of the file on disk
-    recorded_sha256: str | None  # recorded when applied (None: applied before pbl tracked it)
-    transactional: bool | None
-    detail: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["applied_at"] = self.applied_at.isoformat() if self.applied_at else None
-        return data
 
 
 @dataclass(frozen=True)
@@ -121,13 +106,13 @@ class Migrator:
     def status(self) -> list[MigrationStatus]:
         files = self.files()
         applied, recorded = self._state()
-        return _statuses(files, applied, recorded)
+        return statuses(files, applied, recorded)
 
     def plan(self, target_id: str | None = None) -> list[MigrationFile]:
         """Pending migrations up to target_id; touches nothing."""
         files = self.files()
         applied, recorded = self._state()
-        _refuse_drift(_statuses(files, applied, recorded))
+        _refuse_drift(statuses(files, applied, recorded))
         return _pending(files, applied, target_id)
 
     def plan_rollback(self, count: int | None = 1, to: str | None = None) -> list[MigrationFile]:
@@ -139,7 +124,7 @@ class Migrator:
     def _state(self) -> tuple[dict[str, datetime], dict[str, tuple[str, str]]]:
         with connect(self.conninfo) as conn:
             conn.execute(queries.load("set_search_path"))
-            return _read_state(conn)
+            return read_state(conn)
 
     # ---- changing ------------------------------------------------------------------------
 
@@ -147,16 +132,16 @@ class Migrator:
         files = self.files()
         with self._locked_backend() as backend:
             conn = backend.connection
-            applied, recorded = _read_state(conn)
-            statuses = _statuses(files, applied, recorded)
-            _refuse_drift(statuses)
+            applied, recorded = read_state(conn)
+            current = statuses(files, applied, recorded)
+            _refuse_drift(current)
             self._adopt_unrecorded(conn, files, applied, recorded)
             return self._run_all(backend, _pending(files, applied, target_id), "apply")
 
     def rollback(self, count: int | None = 1, to: str | None = None) -> list[StepResult]:
         files = self.files()
         with self._locked_backend() as backend:
-            applied, recorded = _read_state(backend.connection)
+            applied, recorded = read_state(backend.connection)
             plan = _rollback_plan(files, applied, recorded, count, to)
             return self._run_all(backend, plan, "rollback")
 
@@ -165,7 +150,7 @@ class Migrator:
         files = {f.id: f for f in self.files()}
         with self._locked_backend() as backend:
             conn = backend.connection
-            applied, _ = _read_state(conn)
+            applied, _ = read_state(conn)
             if migration_id not in applied:
                 raise ConfigError(
                     f"migration {migration_id} is not applied", "only applied ones can be accepted"
@@ -176,9 +161,9 @@ class Migrator:
                     "restore the file first",
                 )
             _record_checksum(conn, files[migration_id])
-            applied, recorded = _read_state(conn)
+            applied, recorded = read_state(conn)
         return next(
-            s for s in _statuses(list(files.values()), applied, recorded) if s.id == migration_id
+            s for s in statuses(list(files.values()), applied, recorded) if s.id == migration_id
         )
 
     # ---- internals -----------------------------------------------------------------------
@@ -414,69 +399,6 @@ def _record_checksum(conn: psycopg.Connection[Any], migration: MigrationFile) ->
     )
 
 
-def _read_state(
-    conn: psycopg.Connection[Any],
-) -> tuple[dict[str, datetime], dict[str, tuple[str, str]]]:
-    has = conn.execute(queries.load("get_migration_tables")).fetchone()
-    assert has is not None
-    applied: dict[str, datetime] = {}
-    recorded: dict[str, tuple[str, str]] = {}
-    if has[0]:
-        for migration_id, applied_at in conn.execute(queries.load("list_applied_migrations")):
-            applied[migration_id] = applied_at
-    if has[1]:
-        for migration_id, sha, rollback_sha, _at, _by in conn.execute(
-            queries.load("list_migration_checksums")
-        ):
-            recorded[migration_id] = (sha, rollback_sha)
-    return applied, recorded
-
-
-def _statuses(
-    files: list[MigrationFile],
-    applied: dict[str, datetime],
-    recorded: dict[str, tuple[str, str]],
-) -> list[MigrationStatus]:
-    result = []
-    for f in files:
-        if f.id not in applied:
-            result.append(MigrationStatus(f.id, "pending", None, f.sha256, None, f.transactional))
-            continue
-        rec = recorded.get(f.id)
-        state, detail = "applied", "" if rec else "checksum not recorded yet"
-        if rec and rec[0] != f.sha256:
-            state, detail = "drifted", f"{f.path.name} changed after it was applied"
-        elif rec and rec[1] != f.rollback_sha256:
-            state, detail = "drifted", f"{f.rollback_path.name} changed after it was applied"
-        result.append(
-            MigrationStatus(
-                f.id,
-                state,
-                applied[f.id],
-                f.sha256,
-                rec[0] if rec else None,
-                f.transactional,
-                detail,
-            )
-        )
-    known = {f.id for f in files}
-    for migration_id, applied_at in applied.items():
-        if migration_id not in known:
-            rec = recorded.get(migration_id)
-            result.append(
-                MigrationStatus(
-                    migration_id,
-                    "missing",
-                    applied_at,
-                    None,
-                    rec[0] if rec else None,
-                    None,
-                    "applied, but its file is not in the migrations directory",
-                )
-            )
-    return result
-
-
 def _refuse_drift(statuses: list[MigrationStatus]) -> None:
     drifted = [s for s in statuses if s.state == "drifted"]
     if drifted:
@@ -529,7 +451,7 @@ def _rollback_plan(
     else:
         chosen = done if count is None else done[-count:] if count else []
     plan = list(reversed(chosen))
-    drifted = [s for s in _statuses(plan, applied, recorded) if s.state == "drifted"]
+    drifted = [s for s in statuses(plan, applied, recorded) if s.state == "drifted"]
     if drifted:
         raise RefusedError(
             f"cannot roll back edited migration {drifted[0].id} ({drifted[0].detail})",

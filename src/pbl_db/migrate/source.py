@@ -103,6 +103,42 @@ def load_migrations(directory: Path) -> list[MigrationFile]:
     return result
 
 
+def scan_migrations(directory: Path) -> list[MigrationFile]:
+    """Ids, checksums and the transactional flag only, without parsing SQL (for status checks).
+
+    Ordered by file name, which is the apply order of numbered migrations.
+    """
+    if not directory.is_dir():
+        raise ConfigError(
+            f"migrations directory {directory} does not exist",
+            "create it or set --sql-dir / PBL_SQL_DIR",
+        )
+    result = []
+    for path in sorted(directory.glob("*.sql")):
+        if path.name.endswith(ROLLBACK_SUFFIX):
+            continue
+        migration_id = path.name[: -len(".sql")]
+        rollback = path.with_name(f"{migration_id}{ROLLBACK_SUFFIX}")
+        head = path.read_text(encoding="utf-8").splitlines()[:5]
+        transactional = not any(
+            re.match(r"--\s*transactional\s*:\s*false\s*$", line, re.I) for line in head
+        )
+        result.append(
+            MigrationFile(
+                id=migration_id,
+                path=path,
+                rollback_path=rollback,
+                sha256=sha256_of(path),
+                rollback_sha256=sha256_of(rollback) if rollback.exists() else "",
+                transactional=transactional,
+                statements=(),
+                rollback_statements=(),
+                yoyo=None,
+            )
+        )
+    return result
+
+
 _TEMPLATE = """\
 -- {id}: describe the change here.
 -- Runs in one transaction with lock_timeout and statement_timeout set by pbl migrate.

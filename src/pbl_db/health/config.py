@@ -1,0 +1,147 @@
+"""Default thresholds per check, and the operator's overrides (config file and options)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from pbl_db.errors import ConfigError
+from pbl_db.health.model import Threshold, parse_limit
+
+GB = 1024**3
+
+# id -> (threshold, what it measures). Checks without limits judge by state (version, ...).
+DEFAULTS: dict[str, tuple[Threshold, str]] = {
+    "connection": (Threshold("ms", 100, 1000), "round trip of SELECT 1"),
+    "version": (Threshold(""), "server version and its end of life"),
+    "connections": (Threshold("%", 90, 95), "client connections used of max_connections"),
+    "active_sessions": (Threshold("count"), "sessions running a statement"),
+    "idle_in_transaction": (Threshold("s", 60, 300), "oldest idle-in-transaction session"),
+    "long_query": (Threshold("s", 60, 300), "longest running statement"),
+    "long_transaction": (Threshold("s", 300, 1800), "oldest open transaction"),
+    "blocked_sessions": (Threshold("count", 1, 5), "sessions waiting on a lock another holds"),
+    "wraparound": (Threshold("count", 1.3e9, 1.4e9), "transaction-ID age of the oldest database"),
+    "cache_hit": (Threshold("%", 95, 90, below=True), "buffer cache hit ratio of this database"),
+    "dead_tuples": (Threshold("%", 20, 40), "dead rows of the worst table (>= min rows)"),
+    "bloat": (Threshold("B", 1 * GB, 5 * GB), "estimated table bloat of the worst table"),
+    "invalid_indexes": (Threshold("count", 1), "indexes left invalid"),
+    "sequences": (Threshold("%", 85, 95), "sequence closest to exhaustion"),
+    "archiving": (Threshold("count", 10, 100), "WAL segments waiting to be archived"),
+    "replication_lag": (Threshold("s", 60, 300), "replay lag of the slowest standby"),
+    "replication_slots": (Threshold("B", 1 * GB, 10 * GB), "WAL held by inactive slots"),
+    "database_size": (Threshold("B"), "size of this database"),
+    "migrations": (Threshold(""), "pending or drifted migrations"),
+    "audit_partitions": (
+        Threshold("months", 3, 1, below=True),
+        "months ahead covered by audit_logs partitions; default partition empty",
+    ),
+    "pg_stat_statements": (Threshold(""), "pg_stat_statements usable in this database"),
+    "redis_ping": (Threshold("ms", 50, 500), "Redis PING round trip"),
+    "redis_memory": (Threshold("%", 80, 90), "used_memory of maxmemory"),
+    "redis_evictions": (Threshold("count", 1), "keys evicted since Redis started"),
+    "redis_rejected": (Threshold("count", 1), "connections rejected since Redis started"),
+    "redis_persistence": (Threshold(""), "last RDB save and AOF write status"),
+    "redis_replication": (Threshold(""), "role and replication link"),
+}
+
+# Knobs that are not warn/crit limits: (default, unit).
+OPTIONS: dict[str, tuple[float, str]] = {
+    "idle_in_transaction.min_age": (0, "s"),
+    "dead_tuples.min_rows": (1000, "count"),
+    "bloat.min_table_size": (10 * 1024**2, "B"),
+    "cache_hit.min_blocks": (10000, "count"),
+}
+
+CHECK_IDS = tuple(DEFAULTS)
+POSTGRES_CHECKS = tuple(i for i in CHECK_IDS if not i.startswith("redis_"))
+REDIS_CHECKS = tuple(i for i in CHECK_IDS if i.startswith("redis_"))
+
+
+class Settings:
+    """Thresholds and knobs for one run."""
+
+    def __init__(self) -> None:
+        self.thresholds: dict[str, Threshold] = {k: v[0] for k, v in DEFAULTS.items()}
+        self.options: dict[str, float] = {k: v[0] for k, v in OPTIONS.items()}
+
+    def threshold(self, check_id: str) -> Threshold:
+        return self.thresholds[check_id]
+
+    def option(self, name: str) -> float:
+        return self.options[name]
+
+    def set_limit(self, check_id: str, level: str, value: Any) -> None:
+        if check_id not in self.thresholds:
+            raise ConfigError(
+                f"unknown check {check_id!r}", f"known checks: {', '.join(CHECK_IDS)}"
+            )
+        current = self.thresholds[check_id]
+        if not current.unit:
+            raise ConfigError(
+                f"check {check_id!r} has no thresholds", "it judges by state, not by a number"
+            )
+        limit = None if value in (None, "", "none", "off") else parse_limit(value, current.unit)
+        if level == "warn":
+            self.thresholds[check_id] = replace(current, warn=limit)
+        else:
+            self.thresholds[check_id] = replace(current, crit=limit)
+
+    def set_option(self, name: str, value: Any) -> None:
+        if name not in OPTIONS:
+            raise ConfigError(f"unknown setting {name!r}", f"known: {', '.join(OPTIONS)}")
+        self.options[name] = parse_limit(value, OPTIONS[name][1])
+
+
+def _pairs(values: Iterable[str], flag: str) -> Iterable[tuple[str, str]]:
+    for item in values:
+        check_id, sep, value = item.partition("=")
+        if not sep or not check_id.strip():
+            raise ConfigError(
+                f"bad {flag} {item!r}", f"use {flag} CHECK=VALUE, e.g. connections=80%"
+            )
+        yield check_id.strip(), value.strip()
+
+
+def load_settings(
+    config_file: str | os.PathLike[str] | None = None,
+    warn: Iterable[str] = (),
+    crit: Iterable[str] = (),
+    options: Iterable[str] = (),
+) -> Settings:
+    """Defaults, then the TOML config file (or PBL_HEALTH_CONFIG), then --warn/--crit/--set."""
+    settings = Settings()
+    path = config_file or os.environ.get("PBL_HEALTH_CONFIG")
+    if path:
+        _apply_file(settings, Path(path))
+    for check_id, value in _pairs(warn, "--warn"):
+        settings.set_limit(check_id, "warn", value)
+    for check_id, value in _pairs(crit, "--crit"):
+        settings.set_limit(check_id, "crit", value)
+    for name, value in _pairs(options, "--set"):
+        settings.set_option(name, value)
+    return settings
+
+
+def _apply_file(settings: Settings, path: Path) -> None:
+    import tomllib
+
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"health config {path} not found", "check the path") from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read health config {path}: {exc}", "fix the TOML") from None
+    checks = data.get("checks", {})
+    if not isinstance(checks, Mapping):
+        raise ConfigError(f"{path}: [checks] must be a table", "see docs/health.md")
+    for check_id, entry in checks.items():
+        if not isinstance(entry, Mapping):
+            raise ConfigError(f"{path}: [checks.{check_id}] must be a table", "see docs/health.md")
+        for key, value in entry.items():
+            if key in ("warn", "crit"):
+                settings.set_limit(check_id, key, value)
+            else:
+                settings.set_option(f"{check_id}.{key}", value)

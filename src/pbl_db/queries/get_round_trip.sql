@@ -1,0 +1,2 @@
+-- The cheapest round trip, timed by pbl health.
+SELECT 1

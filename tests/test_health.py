@@ -1,0 +1,412 @@
+"""pbl health against a real PostgreSQL and a real Redis: statuses, thresholds, output formats."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.conftest import Result
+from tests.support.postgres import free_port
+from tests.support.redis_server import redis_server
+
+Pbl = Callable[..., Result]
+
+
+def checks_by_id(result: Result) -> dict[str, dict]:
+    data = json.loads(result.out)
+    return {c["id"]: c for c in data["checks"]}
+
+
+def test_all_checks_run_on_a_migrated_database(pbl: Pbl, db_url: str) -> None:
+    result = pbl("health", "--database-url", db_url, "--json")
+    checks = checks_by_id(result)
+    listed = json.loads(pbl("health", "--list", "--json").out)
+    assert [c["id"] for c in listed] == list(checks)
+    assert checks["connection"]["status"] == "OK"
+    assert checks["migrations"]["status"] == "OK", checks["migrations"]
+    assert checks["migrations"]["details"]["pending"] == []
+    assert checks["invalid_indexes"]["status"] == "OK"
+    assert checks["blocked_sessions"]["status"] == "OK"
+    assert checks["audit_partitions"]["status"] in ("OK", "WARN")
+    assert checks["archiving"]["status"] == "SKIP"  # the test cluster does not archive
+    for redis_check in ("redis_ping", "redis_memory", "redis_persistence"):
+        assert checks[redis_check]["status"] == "SKIP"
+        assert "REDIS_URL" in checks[redis_check]["summary"]
+    assert checks["version"]["value"] >= 13
+    assert checks["database_size"]["value"] > 0
+    assert result.code == (1 if any(c["status"] == "CRIT" for c in checks.values()) else 0)
+
+
+def test_unmigrated_database_has_pending_migrations(pbl: Pbl, empty_db_url: str) -> None:
+    checks = checks_by_id(pbl("health", "--database-url", empty_db_url, "--json"))
+    assert checks["migrations"]["status"] == "WARN"
+    assert "0001_roles" in checks["migrations"]["details"]["pending"]
+    assert checks["audit_partitions"]["status"] == "SKIP"
+
+
+@pytest.fixture
+def blocked_session(db_url: str) -> Iterator[tuple[int, int]]:
+    """(blocker pid, blocked pid): a transaction holding a row lock and a session waiting on it."""
+    holder = psycopg.connect(db_url)
+    waiter = psycopg.connect(db_url, autocommit=True)
+    holder.execute("CREATE TABLE IF NOT EXISTS lock_target (id int PRIMARY KEY)")
+    holder.execute("INSERT INTO lock_target VALUES (1)")
+    holder.commit()
+    holder.execute("UPDATE lock_target SET id = 1 WHERE id = 1")  # open transaction holds the row
+    waiter.execute("SET statement_timeout = '60s'")
+    failure: list[BaseException] = []
+
+    def wait() -> None:
+        try:
+            waiter.execute("UPDATE lock_target SET id = 1 WHERE id = 1")
+        except psycopg.Error as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=wait, daemon=True)
+    thread.start()
+    watcher = psycopg.connect(db_url, autocommit=True)
+    try:
+        for _ in range(200):
+            row = watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = %s AND wait_event_type = 'Lock'",
+                (waiter.info.backend_pid,),
+            ).fetchone()
+            if row and row[0]:
+                break
+            threading.Event().wait(0.05)
+        else:
+            pytest.fail("the second session never blocked")
+        yield holder.info.backend_pid, waiter.info.backend_pid
+    finally:
+        holder.rollback()
+        thread.join(30)
+        holder.close()
+        waiter.close()
+        watcher.close()
+
+
+def test_a_blocked_session_is_flagged_with_its_blocker(
+    pbl: Pbl, db_url: str, blocked_session: tuple[int, int]
+) -> None:
+    blocker, blocked = blocked_session
+    result = pbl("health", "--database-url", db_url, "--json", "--check", "blocked_sessions")
+    check = checks_by_id(result)["blocked_sessions"]
+    assert check["status"] == "WARN"
+    assert check["value"] == 1
+    assert f"pid {blocked}" in check["summary"]
+    assert f"{blocker} (idle in transaction)" in check["summary"]
+    entry = check["details"]["blocked"][0]
+    assert entry["pid"] == blocked and entry["blockers"] == [blocker]
+    assert result.code == 0
+
+    nagios = pbl(
+        "health", "--database-url", db_url, "--check", "blocked_sessions", "--format", "nagios"
+    )
+    assert nagios.code == 1
+    assert nagios.out.startswith("PBL HEALTH WARNING - blocked_sessions WARNING")
+    critical = pbl(
+        "health",
+        "--database-url",
+        db_url,
+        "--check",
+        "blocked_sessions",
+        "--crit",
+        "blocked_sessions=1",
+        "--format",
+        "nagios",
+    )
+    assert critical.code == 2
+    assert critical.out.startswith("PBL HEALTH CRITICAL")
+    # the blocker is also the oldest transaction, idle in it
+    idle = checks_by_id(
+        pbl(
+            "health",
+            "--database-url",
+            db_url,
+            "--json",
+            "--check",
+            "idle_in_transaction",
+            "--warn",
+            "idle_in_transaction=0s",
+        )
+    )["idle_in_transaction"]
+    assert idle["status"] == "WARN"
+    assert idle["details"]["pid"] == blocker
+
+
+def test_invalid_index_is_flagged(pbl: Pbl, conn: psycopg.Connection, db_url: str) -> None:
+    conn.execute("CREATE TABLE dupes (v int)")
+    conn.execute("INSERT INTO dupes VALUES (1), (1)")
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        conn.execute("CREATE UNIQUE INDEX CONCURRENTLY dupes_v_key ON dupes (v)")
+    check = checks_by_id(pbl("health", "--database-url", db_url, "--json"))["invalid_indexes"]
+    assert check["status"] == "WARN"
+    assert check["details"]["indexes"] == ["dupes_v_key"]
+    assert "dupes_v_key" in check["summary"]
+
+
+def test_rows_in_the_default_audit_partition_are_flagged(
+    pbl: Pbl, conn: psycopg.Connection, db_url: str
+) -> None:
+    before = checks_by_id(pbl("health", "--database-url", db_url, "--json"))["audit_partitions"]
+    assert before["details"]["default_partition_rows"] is False
+    assert before["details"]["current_month"] is True
+    tenant = conn.execute(
+        "INSERT INTO tenants (name, slug) VALUES ('Health', %s) RETURNING id",
+        (f"health-{uuid.uuid4().hex[:8]}",),
+    ).fetchone()
+    assert tenant is not None
+    conn.execute(
+        "INSERT INTO audit_logs (tenant_id, event_type, event_category, service_name, "
+        "event_timestamp) VALUES (%s, 'x', 'x', 'svc', '2199-01-01')",
+        (tenant[0],),
+    )
+    after = checks_by_id(pbl("health", "--database-url", db_url, "--json"))["audit_partitions"]
+    assert after["status"] == "WARN"
+    assert "audit_logs_default" in after["summary"]
+    assert after["details"]["default_partition_rows"] is True
+
+
+def test_nagios_exit_codes_and_perfdata(pbl: Pbl, db_url: str) -> None:
+    ok = pbl("health", "--database-url", db_url, "--format", "nagios", "--check", "database_size")
+    assert ok.code == 0, ok.out
+    first = ok.out.splitlines()[0]
+    assert first.startswith("PBL HEALTH OK - 1 checks OK | ")
+    perf = first.split(" | ", 1)[1]
+    assert re.fullmatch(r"database_size=\d+B;;;0;", perf), perf
+
+    warn = pbl(
+        "health",
+        "--database-url",
+        db_url,
+        "--format",
+        "nagios",
+        "--check",
+        "database_size",
+        "--check",
+        "connections",
+        "--warn",
+        "database_size=1kB",
+        "--warn",
+        "connections=0.001%",
+    )
+    assert warn.code == 1
+    perf = warn.out.splitlines()[0].split(" | ", 1)[1].split()
+    assert any(re.fullmatch(r"database_size=\d+B;1024;;0;", p) for p in perf), perf
+    assert any(re.fullmatch(r"connections=[\d.]+%;0\.001;95;0;100", p) for p in perf), perf
+
+    crit = pbl(
+        "health",
+        "--database-url",
+        db_url,
+        "--format",
+        "nagios",
+        "--check",
+        "database_size",
+        "--crit",
+        "database_size=1kB",
+    )
+    assert crit.code == 2
+    assert "database_size CRITICAL" in crit.out.splitlines()[0]
+
+    # lower-is-worse limits use Nagios' "alert below" range syntax
+    below = pbl(
+        "health",
+        "--database-url",
+        db_url,
+        "--format",
+        "nagios",
+        "--check",
+        "audit_partitions",
+        "--warn",
+        "audit_partitions=50",
+        "--crit",
+        "audit_partitions=0",
+    )
+    assert below.code == 1
+    assert re.search(r"audit_partitions=\d+;50:;0:;0;", below.out), below.out
+
+
+def test_table_format_exits_1_on_critical(pbl: Pbl, db_url: str) -> None:
+    result = pbl(
+        "health",
+        "--database-url",
+        db_url,
+        "--check",
+        "database_size",
+        "--crit",
+        "database_size=1kB",
+    )
+    assert result.code == 1
+    assert "database_size" in result.out and "CRIT" in result.out
+    warned = pbl(
+        "health",
+        "--database-url",
+        db_url,
+        "--check",
+        "database_size",
+        "--warn",
+        "database_size=1kB",
+    )
+    assert warned.code == 0
+    strict = pbl(
+        "health",
+        "--database-url",
+        db_url,
+        "--check",
+        "database_size",
+        "--warn",
+        "database_size=1kB",
+        "--strict",
+    )
+    assert strict.code == 1
+
+
+def test_prometheus_exposition(pbl: Pbl, db_url: str) -> None:
+    result = pbl(
+        "health",
+        "--database-url",
+        db_url,
+        "--format",
+        "prometheus",
+        "--check",
+        "connection",
+        "--check",
+        "connections",
+        "--check",
+        "database_size",
+    )
+    assert result.code == 0
+    samples = {}
+    for line in result.out.splitlines():
+        if line.startswith("#"):
+            assert re.fullmatch(r"# (HELP|TYPE) pbl_health_\w+ .+", line), line
+            continue
+        name, value = line.rsplit(" ", 1)
+        samples[name] = float(value)
+    assert samples['pbl_health_status{check="connection"}'] == 0
+    assert samples["pbl_health_up"] == 1
+    assert 0 < samples['pbl_health_value_ratio{check="connections"}'] < 1
+    assert samples['pbl_health_value_ratio_warn{check="connections"}'] == pytest.approx(0.9)
+    assert samples['pbl_health_value_bytes{check="database_size"}'] > 1_000_000
+    assert 0 < samples['pbl_health_value_seconds{check="connection"}'] < 10
+
+
+def test_unreachable_postgres(pbl: Pbl) -> None:
+    url = f"postgresql://nobody:x@127.0.0.1:{free_port()}/nothing"
+    table = pbl("health", "--database-url", url, "--json")
+    assert table.code == 3
+    checks = checks_by_id(table)
+    assert checks["connection"]["status"] == "CRIT"
+    assert checks["migrations"]["status"] == "UNKNOWN"
+    nagios = pbl("health", "--database-url", url, "--format", "nagios")
+    assert nagios.code == 2
+    assert nagios.out.startswith("PBL HEALTH CRITICAL - connection CRITICAL: cannot connect")
+    prom = pbl("health", "--database-url", url, "--format", "prometheus")
+    assert prom.code == 0
+    assert "pbl_health_up 0" in prom.out.splitlines()
+
+
+def test_redis_checks_then_redis_stopped(pbl: Pbl, db_url: str) -> None:
+    redis_checks = [
+        "--check",
+        "redis_ping",
+        "--check",
+        "redis_memory",
+        "--check",
+        "redis_persistence",
+        "--check",
+        "redis_replication",
+        "--check",
+        "redis_evictions",
+        "--check",
+        "redis_rejected",
+    ]
+    with redis_server() as url:
+        up = pbl("health", "--database-url", db_url, "--redis-url", url, "--json", *redis_checks)
+        checks = checks_by_id(up)
+        assert checks["redis_ping"]["status"] == "OK"
+        assert checks["redis_ping"]["value"] > 0
+        assert checks["redis_replication"]["details"]["role"] == "master"
+        assert checks["redis_persistence"]["status"] == "OK"
+        assert checks["redis_evictions"]["value"] == 0
+        assert up.code == 0
+    down = pbl("health", "--database-url", db_url, "--redis-url", url, "--json", *redis_checks)
+    checks = checks_by_id(down)
+    assert checks["redis_ping"]["status"] == "CRIT"
+    assert "Redis down" in checks["redis_ping"]["summary"]
+    assert checks["redis_memory"]["status"] == "UNKNOWN"
+    assert down.code == 1
+    nagios = pbl(
+        "health",
+        "--database-url",
+        db_url,
+        "--redis-url",
+        url,
+        "--format",
+        "nagios",
+        "--check",
+        "redis_ping",
+    )
+    assert nagios.code == 2
+
+
+def test_redis_memory_against_maxmemory(pbl: Pbl, db_url: str, redis_url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        client.config_set("maxmemory", str(100 * 1024 * 1024))
+        result = pbl(
+            "health",
+            "--database-url",
+            db_url,
+            "--redis-url",
+            redis_url,
+            "--json",
+            "--check",
+            "redis_memory",
+            "--warn",
+            "redis_memory=0.001%",
+        )
+        check = checks_by_id(result)["redis_memory"]
+        assert check["status"] == "WARN"
+        assert check["details"]["maxmemory"] == 100 * 1024 * 1024
+    finally:
+        client.config_set("maxmemory", "0")
+        client.close()
+
+
+def test_config_file_and_bad_thresholds(pbl: Pbl, db_url: str, tmp_path: Path) -> None:
+    config = tmp_path / "health.toml"
+    config.write_text('[checks.database_size]\ncrit = "1kB"\n')
+    result = pbl(
+        "health",
+        "--database-url",
+        db_url,
+        "--config",
+        str(config),
+        "--json",
+        "--check",
+        "database_size",
+    )
+    assert checks_by_id(result)["database_size"]["status"] == "CRIT"
+    assert checks_by_id(result)["database_size"]["crit"] == 1024
+
+    bad = pbl("health", "--database-url", db_url, "--warn", "connections=lots")
+    assert bad.code == 2
+    assert "bad threshold 'lots'" in bad.err
+    unit = pbl("health", "--database-url", db_url, "--warn", "connections=5min")
+    assert unit.code == 2 and "does not fit" in unit.err
+    unknown = pbl("health", "--database-url", db_url, "--check", "nonsense")
+    assert unknown.code == 2 and "unknown check 'nonsense'" in unknown.err
+    config.write_text("[checks.database_size\n")
+    broken = pbl("health", "--database-url", db_url, "--config", str(config))
+    assert broken.code == 2 and "fix the TOML" in broken.err
