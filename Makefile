@@ -32,6 +32,7 @@ run: $(VENV)/.installed
 	$(BIN)/pbl migrate
 	$(BIN)/pbl migrate status
 	$(BIN)/pbl seed
+	$(BIN)/pbl health
 
 test: lint
 	$(BIN)/pytest

@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -99,6 +100,17 @@ def read_secret(prompt: str, *, confirm: bool = False) -> str:
 
         raise ConfigError(f"no {prompt.lower()} given", "pipe it on stdin or type it at the prompt")
     return value
+
+
+def optional_migrations_dir(sql_dir: str | None) -> Path | None:
+    """The migrations directory, or None where there is none (checks then SKIP)."""
+    from pbl_db.errors import ConfigError
+    from pbl_db.paths import migrations_dir
+
+    try:
+        return migrations_dir(sql_dir)
+    except ConfigError:
+        return None
 
 
 def render(

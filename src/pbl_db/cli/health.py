@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -83,14 +82,14 @@ def health(
     """
     import os
 
-    from pbl_db.cli.common import render, target
+    from pbl_db.cli.common import optional_migrations_dir, render, target
     from pbl_db.health import Status, run
     from pbl_db.health.config import load_settings
 
     settings = load_settings(config, warn or [], crit or [], setting or [])
     if list_checks:
         return _list(settings, as_json or fmt is Format.json)
-    migrations_dir = _migrations_dir(sql_dir)
+    migrations_dir = optional_migrations_dir(sql_dir)
     report = run(
         target(database_url),
         settings,
@@ -118,16 +117,6 @@ def health(
         return 3
     failing = {Status.CRIT, Status.WARN} if strict else {Status.CRIT}
     return 1 if report.status in failing else 0
-
-
-def _migrations_dir(sql_dir: str | None) -> Path | None:
-    from pbl_db.errors import ConfigError
-    from pbl_db.paths import migrations_dir
-
-    try:
-        return migrations_dir(sql_dir)
-    except ConfigError:
-        return None
 
 
 def _list(settings: object, as_json: bool) -> int:

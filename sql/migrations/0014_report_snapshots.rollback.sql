@@ -1,0 +1,1 @@
+DROP TABLE pbl_report_snapshots;
