@@ -17,17 +17,22 @@ def _show_version(value: bool) -> None:
 
 def build_app() -> typer.Typer:
     from pbl_db.cli import (
+        audit,
         backup,
         crypto,
+        gdpr,
         health,
         inspect,
         local,
         maintenance,
         migrate,
+        partitions,
         pitr,
         report,
+        retention,
         seed,
         slow_queries,
+        stats,
         tune,
     )
 
@@ -68,4 +73,9 @@ def build_app() -> typer.Typer:
     inspect.register(app)
     app.add_typer(tune.app, name="tune")
     app.command("report")(report.report)
+    app.add_typer(partitions.app, name="partitions")
+    app.add_typer(retention.app, name="retention")
+    app.add_typer(audit.app, name="audit")
+    app.add_typer(gdpr.app, name="gdpr")
+    app.command("stats")(stats.stats)
     return app
