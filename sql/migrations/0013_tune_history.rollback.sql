@@ -1,0 +1,3 @@
+DROP TABLE pbl_tune_history_settings;
+
+DROP TABLE pbl_tune_history;

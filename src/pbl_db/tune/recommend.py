@@ -1,0 +1,326 @@
+"""What pbl tune recommends: pgtune's formulas, the spec's profile, and value/unit arithmetic.
+
+Pure functions: no connection, no printing. Memory is computed in kB, as pgtune does, and
+written the way pgtune writes it (GB, MB or kB, whichever divides exactly).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pbl_db.errors import ConfigError
+
+WORKLOADS = ("web", "oltp", "olap", "mixed", "desktop")
+STORAGES = ("ssd", "hdd", "san")
+PROFILES = ("computed", "spec")
+
+KB = 1024
+MB_KB = 1024  # one MB in kB
+GB_KB = 1024 * 1024  # one GB in kB
+
+# PostgreSQL's unit names (case-sensitive, as the server parses them)
+MEMORY_UNITS = {"B": 1, "kB": KB, "MB": KB**2, "GB": KB**3, "TB": KB**4}
+TIME_UNITS_MS = {
+    "us": 0.001,
+    "ms": 1.0,
+    "s": 1000.0,
+    "min": 60_000.0,
+    "h": 3_600_000.0,
+    "d": 86_400_000.0,
+}
+
+# pgtune: max_worker_processes assumed for work_mem when no parallel settings are computed
+DEFAULT_WORKER_PROCESSES = 8
+WORK_MEM_FLOOR_KB = 4 * MB_KB
+MAINTENANCE_WORK_MEM_CAP_KB = 8 * GB_KB
+HUGE_PAGES_FROM_KB = 2 * GB_KB
+WAL_SIZES_MB = {  # workload -> (min_wal_size, max_wal_size)
+    "web": (1024, 4096),
+    "oltp": (2048, 8192),
+    "olap": (4096, 16384),
+    "desktop": (100, 2048),
+    "mixed": (1024, 4096),
+}
+IO_CONCURRENCY = {"hdd": 2, "ssd": 200, "san": 300}
+RANDOM_PAGE_COST = {"hdd": "4", "ssd": "1.1", "san": "1.1"}
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What the computed profile is computed from."""
+
+    memory_kb: int
+    cpus: int | None
+    storage: str = "ssd"
+    workload: str = "web"
+    connections: int = 100
+    connections_given: bool = False  # recommend max_connections only when asked to
+    detected: bool = False  # memory/cpus were read from this machine
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    name: str
+    value: str  # as ALTER SYSTEM gets it: '1GB', '0.9', 'try'
+    why: str  # the rule, in words
+
+
+def format_kb(kb: int) -> str:
+    """pgtune's notation: whole GB, else whole MB, else kB."""
+    if kb % GB_KB == 0:
+        return f"{kb // GB_KB}GB"
+    if kb % MB_KB == 0:
+        return f"{kb // MB_KB}MB"
+    return f"{kb}kB"
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt])i?b?\s*$", re.IGNORECASE)
+
+
+def parse_memory(text: str) -> int:
+    """'8GB', '512MB', '1.5g', '16GiB' -> kB (binary units, as pgtune). A unit is required."""
+    match = _SIZE.match(text)
+    if not match:
+        raise ConfigError(
+            f"--memory {text!r} is not a size", "write it with a unit, e.g. --memory 8GB or 512MB"
+        )
+    factor = {"k": 1, "m": MB_KB, "g": GB_KB, "t": 1024 * GB_KB}[match.group(2).lower()]
+    kb = int(float(match.group(1)) * factor)
+    if kb < 256 * MB_KB:
+        raise ConfigError(
+            f"--memory {text} is below 256MB", "pgtune's formulas are meant for 256MB and more"
+        )
+    return kb
+
+
+def compute(inputs: Inputs) -> list[Recommendation]:
+    """pgtune's recommendations (github.com/le0pard/pgtune), Linux, PostgreSQL 13+."""
+    mem = inputs.memory_kb
+    workload, storage = inputs.workload, inputs.storage
+    if workload not in WORKLOADS:
+        raise ConfigError(f"unknown workload {workload!r}", f"use one of {', '.join(WORKLOADS)}")
+    if storage not in STORAGES:
+        raise ConfigError(f"unknown storage {storage!r}", f"use one of {', '.join(STORAGES)}")
+    out: list[Recommendation] = []
+    if inputs.connections_given:
+        out.append(Recommendation("max_connections", str(inputs.connections), "--connections"))
+
+    desktop = workload == "desktop"
+    shared_buffers = mem // 16 if desktop else mem // 4
+    out.append(
+        Recommendation(
+            "shared_buffers",
+            format_kb(shared_buffers),
+            "1/16 of RAM (desktop)" if desktop else "25% of RAM",
+        )
+    )
+    cache = mem // 4 if desktop else mem * 3 // 4
+    out.append(
+        Recommendation(
+            "effective_cache_size",
+            format_kb(cache),
+            "25% of RAM (desktop)" if desktop else "75% of RAM",
+        )
+    )
+    maintenance = mem // 8 if workload == "olap" else mem // 16
+    maintenance = min(maintenance, MAINTENANCE_WORK_MEM_CAP_KB)
+    out.append(
+        Recommendation(
+            "maintenance_work_mem",
+            format_kb(maintenance),
+            ("1/8" if workload == "olap" else "1/16") + " of RAM, at most 8GB",
+        )
+    )
+    out.append(Recommendation("checkpoint_completion_target", "0.9", "spread checkpoints"))
+    out.append(
+        Recommendation(
+            "wal_buffers",
+            format_kb(wal_buffers_kb(shared_buffers)),
+            "3% of shared_buffers, 32kB..16MB",
+        )
+    )
+    out.append(
+        Recommendation(
+            "default_statistics_target",
+            "500" if workload == "olap" else "100",
+            "olap: finer statistics" if workload == "olap" else "PostgreSQL's default",
+        )
+    )
+    out.append(Recommendation("random_page_cost", RANDOM_PAGE_COST[storage], f"{storage} storage"))
+    out.append(
+        Recommendation(
+            "effective_io_concurrency", str(IO_CONCURRENCY[storage]), f"{storage} storage"
+        )
+    )
+    min_wal, max_wal = WAL_SIZES_MB[workload]
+    out.append(Recommendation("min_wal_size", format_kb(min_wal * MB_KB), f"{workload} workload"))
+    out.append(Recommendation("max_wal_size", format_kb(max_wal * MB_KB), f"{workload} workload"))
+    if shared_buffers >= HUGE_PAGES_FROM_KB:
+        out.append(Recommendation("huge_pages", "try", "shared_buffers of 2GB or more"))
+
+    parallel = parallel_settings(inputs.cpus, workload)
+    out.extend(parallel)
+    workers = inputs.cpus if parallel and inputs.cpus else DEFAULT_WORKER_PROCESSES
+    out.append(
+        Recommendation(
+            "work_mem",
+            format_kb(work_mem_kb(mem, shared_buffers, inputs.connections, workers, workload)),
+            f"(RAM - shared_buffers) / ((max_connections + {workers} workers) * 3)"
+            + {"olap": " / 2", "mixed": " / 2", "desktop": " / 6"}.get(workload, "")
+            + ", at least 4MB",
+        )
+    )
+    return out
+
+
+def wal_buffers_kb(shared_buffers_kb: int) -> int:
+    """3% of shared_buffers, at most 16MB (rounded up to it from 14MB), at least 32kB."""
+    value = min(3 * shared_buffers_kb // 100, 16 * MB_KB)
+    if 14 * MB_KB < value < 16 * MB_KB:
+        value = 16 * MB_KB
+    return max(value, 32)
+
+
+def work_mem_kb(
+    memory_kb: int, shared_buffers_kb: int, connections: int, workers: int, workload: str
+) -> int:
+    """pgtune: (RAM - shared_buffers) / ((max_connections + max_worker_processes) * 3)."""
+    value = (memory_kb - shared_buffers_kb) / ((connections + workers) * 3)
+    divisor = {"olap": 2, "mixed": 2, "desktop": 6}.get(workload, 1)
+    return max(math.floor(value / divisor), WORK_MEM_FLOOR_KB)
+
+
+def parallel_settings(cpus: int | None, workload: str) -> list[Recommendation]:
+    """From 4 CPUs: workers = CPUs; per gather ceil(CPUs/2), at most 4 unless olap."""
+    if not cpus or cpus < 4:
+        return []
+    per_gather = math.ceil(cpus / 2)
+    if workload != "olap":
+        per_gather = min(per_gather, 4)
+    why = f"{cpus} CPUs"
+    return [
+        Recommendation("max_worker_processes", str(cpus), why),
+        Recommendation("max_parallel_workers_per_gather", str(per_gather), why),
+        Recommendation("max_parallel_workers", str(cpus), why),
+        Recommendation("max_parallel_maintenance_workers", str(min(math.ceil(cpus / 2), 4)), why),
+    ]
+
+
+_SPEC_LINE = re.compile(
+    r"^ALTER SYSTEM SET ([a-z_][a-z0-9_]*) = (?:'([^'\\]*)'|(-?[0-9]+(?:\.[0-9]+)?));$"
+)
+_SPEC_ALLOWED = re.compile(r"^(--.*|SELECT pg_reload_conf\(\);)?$")
+
+
+def spec_profile(path: Path) -> list[Recommendation]:
+    """The name/value pairs of sql/maintenance/tune_profile_spec.sql, strictly parsed."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read the spec profile {path}: {exc.strerror}",
+            "reinstall pbl or point PBL_SQL_DIR at a folder holding maintenance/",
+        ) from None
+    out: list[Recommendation] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        match = _SPEC_LINE.match(line)
+        if match:
+            value = match.group(2) if match.group(2) is not None else match.group(3)
+            out.append(Recommendation(match.group(1), value, "spec: Performance Tuning"))
+        elif not _SPEC_ALLOWED.match(line):
+            raise ConfigError(
+                f"{path.name} line {number} is not `ALTER SYSTEM SET name = value;`: {line[:60]}",
+                "keep one ALTER SYSTEM SET per line, comments and SELECT pg_reload_conf(); only",
+            )
+    if not out:
+        raise ConfigError(f"{path} holds no ALTER SYSTEM SET lines", "restore it from pbl")
+    return out
+
+
+def spec_profile_path() -> Path:
+    from pbl_db.paths import sql_dir
+
+    return sql_dir() / "maintenance" / "tune_profile_spec.sql"
+
+
+def to_setting_units(value: str, unit: str | None) -> float | None:
+    """A value as the server would store it, in the setting's unit ('8kB', 'ms', ...).
+
+    None when it cannot be read as a number (the server will judge it on apply).
+    """
+    match = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*([A-Za-z]*)\s*", value)
+    if not match:
+        return None
+    number, suffix = float(match.group(1)), match.group(2)
+    if not suffix:
+        return number
+    base_unit = re.fullmatch(r"(\d*)([A-Za-z]+)", unit or "")
+    if base_unit is None:
+        return None
+    count = int(base_unit.group(1) or 1)
+    if suffix in MEMORY_UNITS and base_unit.group(2) in MEMORY_UNITS:
+        return number * MEMORY_UNITS[suffix] / (count * MEMORY_UNITS[base_unit.group(2)])
+    if suffix in TIME_UNITS_MS and base_unit.group(2) in TIME_UNITS_MS:
+        return number * TIME_UNITS_MS[suffix] / (count * TIME_UNITS_MS[base_unit.group(2)])
+    return None
+
+
+def unit_kb(unit: str | None) -> int | None:
+    """kB per unit of a memory setting ('8kB' -> 8, 'MB' -> 1024), else None."""
+    base = re.fullmatch(r"(\d*)(B|kB|MB|GB|TB)", unit or "")
+    if base is None:
+        return None
+    size = int(base.group(1) or 1) * MEMORY_UNITS[base.group(2)]
+    return size // KB if size >= KB else None
+
+
+_TRUE = {"on", "true", "yes", "1", "t", "y"}
+_FALSE = {"off", "false", "no", "0", "f", "n"}
+
+
+def same_value(setting: str, wanted: str, vartype: str, unit: str | None) -> bool | None:
+    """Is `wanted` what pg_settings.setting already holds? None when undecidable."""
+    if vartype == "bool":
+        a, b = setting.strip().lower(), wanted.strip().lower()
+        if a in _TRUE | _FALSE and b in _TRUE | _FALSE:
+            return (a in _TRUE) == (b in _TRUE)
+        return None
+    if vartype in ("integer", "real"):
+        number = to_setting_units(wanted, unit)
+        try:
+            current = float(setting)
+        except ValueError:
+            return None
+        if number is None:
+            return None
+        if vartype == "integer":
+            return round(number) == round(current)
+        return math.isclose(number, current, rel_tol=1e-9, abs_tol=1e-12)
+    return setting.strip().lower() == wanted.strip().lower()
+
+
+def machine_resources() -> tuple[int, int]:
+    """(memory in kB, CPUs) of this machine, within its cgroup limits."""
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    for limit_file in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(limit_file).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            memory = min(memory, int(text))
+        break
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cpus = cpus or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        if quota != "max":
+            cpus = max(1, min(cpus, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return memory // KB, cpus
