@@ -136,7 +136,19 @@ def test_tenant_ids_reference_tenants(conn: psycopg.Connection) -> None:
           AND NOT EXISTS (SELECT FROM pg_inherits WHERE inhrelid = c.conrelid)
         """
     ).fetchall()
-    assert {r[0] for r in rows} == {"users", "applications", "devices", "audit_logs"}
+    referencing = {r[0] for r in rows}
+    assert {"users", "applications", "devices", "audit_logs"} <= referencing
+    with_column = conn.execute(
+        """
+        SELECT c.oid::regclass::text
+        FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+        WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+          AND a.attname = 'tenant_id' AND NOT a.attisdropped
+          AND NOT EXISTS (SELECT FROM pg_inherits WHERE inhrelid = c.oid)
+        """
+    ).fetchall()
+    # every table that holds a tenant_id (pbl's own tables too) references tenants
+    assert {r[0] for r in with_column} == referencing
 
 
 def test_updated_at_is_kept_by_a_trigger(conn: psycopg.Connection) -> None:

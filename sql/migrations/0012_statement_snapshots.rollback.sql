@@ -1,0 +1,3 @@
+DROP TABLE pbl_statement_snapshot_rows;
+
+DROP TABLE pbl_statement_snapshots;
