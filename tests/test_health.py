@@ -15,6 +15,7 @@ import pytest
 from tests.conftest import Result
 from tests.support.postgres import free_port
 from tests.support.redis_server import redis_server
+from tests.support.wait import eventually
 
 Pbl = Callable[..., Result]
 
@@ -73,16 +74,13 @@ def blocked_session(db_url: str) -> Iterator[tuple[int, int]]:
     thread.start()
     watcher = psycopg.connect(db_url, autocommit=True)
     try:
-        for _ in range(200):
-            row = watcher.execute(
+        eventually(
+            lambda: watcher.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE pid = %s AND wait_event_type = 'Lock'",
                 (waiter.info.backend_pid,),
-            ).fetchone()
-            if row and row[0]:
-                break
-            threading.Event().wait(0.05)
-        else:
-            pytest.fail("the second session never blocked")
+            ).fetchone()[0],
+            "the second session to block",
+        )
         yield holder.info.backend_pid, waiter.info.backend_pid
     finally:
         holder.rollback()

@@ -8,7 +8,6 @@ import contextlib
 import json
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,19 +18,7 @@ import pytest
 from pbl_db import activity, relations
 from pbl_db.errors import ConfigError, RefusedError
 from tests.conftest import pbl_command
-
-WAIT_SECONDS = 60
-
-
-def eventually(check: Callable[[], Any], what: str) -> Any:
-    """Poll until check() is truthy (synchronisation with the server, not a timing test)."""
-    deadline = time.monotonic() + WAIT_SECONDS
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        time.sleep(0.05)
+from tests.support.wait import WAIT_SECONDS, eventually
 
 
 def flush_stats(conn: psycopg.Connection) -> None:

@@ -17,7 +17,7 @@ from psycopg import sql
 from pbl_db import maintenance
 from pbl_db.errors import ConfigError
 from tests.conftest import pbl_command
-from tests.test_inspect import eventually
+from tests.support.wait import eventually
 
 BUSY = 5
 

@@ -27,4 +27,7 @@ def test_wheel_contains_sql_and_entry_point(tmp_path: Path) -> None:
     on_disk = {p.name for p in (ROOT / "sql" / "migrations").iterdir() if p.is_file()}
     assert {Path(n).name for n in migrations} == on_disk
     assert "pbl_db/queries/try_migrate_lock.sql" in names
+    assert "pbl_db/sql/maintenance/reindex_index_concurrently.sql" in names
+    assert "pbl_db/sql/maintenance/tune_profile_spec.sql" in names
+    assert "pbl_db/templates/report.html" in names
     assert "pbl = pbl_db.cli:run" in scripts

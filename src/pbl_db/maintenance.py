@@ -60,10 +60,9 @@ def maintenance_dir(override: str | None = None) -> Path:
     candidate = paths.sql_dir(override) / "maintenance"
     if candidate.is_dir():
         return candidate
-    here = Path(paths.__file__).resolve().parent
-    for builtin in (here / "sql" / "maintenance", here.parent.parent / "sql" / "maintenance"):
-        if builtin.is_dir():
-            return builtin
+    builtin = paths.builtin_sql_dir() / "maintenance"
+    if builtin.is_dir():
+        return builtin
     raise ConfigError(
         f"maintenance SQL directory {candidate} does not exist",
         "reinstall pbl or point --sql-dir / PBL_SQL_DIR at a folder holding maintenance/",

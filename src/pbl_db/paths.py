@@ -22,6 +22,11 @@ def sql_dir(override: str | os.PathLike[str] | None = None) -> Path:
                 "point it at a folder holding migrations/",
             )
         return path
+    return builtin_sql_dir()
+
+
+def builtin_sql_dir() -> Path:
+    """pbl's own sql/: the wheel's copy, else the source checkout's (overrides ignored)."""
     packaged = _PACKAGE_DIR / "sql"  # present in an installed wheel (hatch force-include)
     if packaged.is_dir():
         return packaged
