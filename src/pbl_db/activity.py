@@ -4,6 +4,7 @@ terminating a backend."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pbl_db import queries
@@ -51,22 +52,32 @@ def _fetch(
     return rows
 
 
-def cancel(conn: psycopg.Connection[Any], pid: int) -> dict[str, Any]:
+def cancel(
+    conn: psycopg.Connection[Any], pid: int, *, backend_start: datetime | None = None
+) -> dict[str, Any]:
     """pg_cancel_backend(pid): stop the backend's running query. Returns the session as it
-    was. Refuses this session itself; a pid that is not a backend is a ConfigError."""
+    was. Refuses this session itself; a pid that is not a backend is a ConfigError. With
+    backend_start (the session an operator confirmed), a pid now held by another backend is
+    refused (RefusedError) and nothing is signalled."""
     target = _signal_target(conn, pid, "cancel")
-    _signal(conn, "cancel_activity_backend", {"pid": pid}, pid, "cancel")
+    params = {"pid": pid, "backend_start": backend_start}
+    _signal(conn, "cancel_activity_backend", params, pid, "cancel")
     return target
 
 
-def terminate(conn: psycopg.Connection[Any], pid: int) -> dict[str, Any]:
+def terminate(
+    conn: psycopg.Connection[Any], pid: int, *, backend_start: datetime | None = None
+) -> dict[str, Any]:
     """pg_terminate_backend(pid): end the session (its transaction rolls back), waiting up to
-    5 s for it to exit on PostgreSQL 14+. Returns the session as it was."""
+    5 s for it to exit on PostgreSQL 14+. Returns the session as it was. backend_start: as
+    for cancel."""
     target = _signal_target(conn, pid, "terminate")
+    params: dict[str, Any] = {"pid": pid, "backend_start": backend_start}
     if conn.info.server_version >= 140000:
-        name, params = "terminate_activity_backend", {"pid": pid, "timeout_ms": TERMINATE_WAIT_MS}
+        name = "terminate_activity_backend"
+        params["timeout_ms"] = TERMINATE_WAIT_MS
     else:
-        name, params = "terminate_activity_backend_pg13", {"pid": pid}
+        name = "terminate_activity_backend_pg13"
     _signal(conn, name, params, pid, "terminate")
     return target
 
@@ -101,7 +112,13 @@ def _signal(
         ) from None
     finally:
         conn.remove_notice_handler(collect)
-    if not row or not row[0]:
+    if row is None:
+        raise RefusedError(
+            f"pid {pid} is no longer the session shown: it ended and the pid now belongs to "
+            "another backend, or it is gone; nothing was signalled",
+            "list the sessions again with pbl activity --all",
+        )
+    if not row[0]:
         reason = "; ".join(warnings) or "the server did not signal it"
         raise OperationFailed(
             f"could not {verb} pid {pid}: {reason}",

@@ -233,6 +233,25 @@ def _round(value: Any, digits: int = 3) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
+# pg_stat_statements keeps utility statements as they were sent (PostgreSQL 13-15 replace no
+# constant in them): CREATE/ALTER ROLE ... PASSWORD 'x', USER MAPPING ... OPTIONS (password 'x'),
+# SUBSCRIPTION ... CONNECTION '... password=x'. Reports mask those values.
+_PASSWORD_LITERAL = re.compile(
+    r"\b(password)(\s+)(?:[eE]'(?:[^'\\]|\\.|'')*'|'(?:[^']|'')*'|\$(\w*)\$.*?\$\3\$)",
+    re.IGNORECASE | re.DOTALL,
+)
+_CONNINFO_PASSWORD = re.compile(r"\b(password\s*=\s*)(?:''(?:[^']|'''')*''|[^\s']+)", re.I)
+MASK = "********"
+
+
+def redact_secrets(text: str) -> str:
+    """The statement with password values masked (the rest as pg_stat_statements has it)."""
+    if "password" not in text.lower():
+        return text
+    text = _PASSWORD_LITERAL.sub(rf"\1\2'{MASK}'", text)
+    return _CONNINFO_PASSWORD.sub(rf"\g<1>{MASK}", text)
+
+
 def _row(rank: int, raw: dict[str, Any]) -> dict[str, Any]:
     return {
         "rank": rank,
@@ -249,7 +268,7 @@ def _row(rank: int, raw: dict[str, Any]) -> dict[str, Any]:
         "toplevel": bool(raw["toplevel"]),
         "new": bool(raw["is_new"]),
         "reset": bool(raw["restarted"]),
-        "query": raw["query"] or "",
+        "query": redact_secrets(raw["query"] or ""),
     }
 
 
@@ -566,6 +585,17 @@ def _alter_system(name: str, value: str | int) -> sql.Composed:
     return sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value))
 
 
+def preload_statement(libraries: Sequence[str]) -> sql.Composed:
+    """ALTER SYSTEM SET shared_preload_libraries = 'a', 'b': one literal per library. A single
+    'a, b' literal would be written as the one quoted name "a, b" (the setting quotes each list
+    element), and the server would not start after the restart."""
+    unique = list(dict.fromkeys(lib for lib in libraries if lib))
+    return sql.SQL("ALTER SYSTEM SET {} = {}").format(
+        sql.Identifier("shared_preload_libraries"),
+        sql.SQL(", ").join(sql.Literal(lib) for lib in unique),
+    )
+
+
 def _settings(conn: psycopg.Connection[Any], names: list[str]) -> dict[str, dict[str, Any]]:
     rows = conn.cursor(row_factory=dict_row).execute(
         queries.load("list_slow_log_settings"), {"names": names}
@@ -643,8 +673,9 @@ def enable(
                 "restart PostgreSQL to load it, then run `pbl slow-queries enable` again"
             )
         else:
-            libraries = ", ".join([*state.preload, EXTENSION])
-            change = _alter_system("shared_preload_libraries", libraries)
+            # ALTER SYSTEM replaces the configured list (which may differ from the running one)
+            base = preload_list(configured) if configured is not None else state.preload
+            change = preload_statement([*base, EXTENSION])
             result.restart.append(
                 f"run as a superuser: {change.as_string(conn)}; then restart PostgreSQL "
                 "(e.g. pg_ctl restart -D DATADIR or systemctl restart postgresql), then run "

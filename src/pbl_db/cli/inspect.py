@@ -343,7 +343,9 @@ def _signal(verb: str, pid: int, yes: bool, dry_run: bool, database_url: str | N
             return
         if not yes and not typer.confirm(f"{verb.capitalize()} pid {pid}?", default=False):
             raise RefusedError(f"not confirmed; pid {pid} was left alone", "answer y or pass --yes")
-        (core.cancel if verb == "cancel" else core.terminate)(conn, pid)
+        # the pid of the session just shown: a backend that took the pid since is left alone
+        signal = core.cancel if verb == "cancel" else core.terminate
+        signal(conn, pid, backend_start=found["backend_start"])
     done = "cancelled the query of" if verb == "cancel" else "terminated"
     typer.echo(f"{done} pid {pid}")
 

@@ -48,6 +48,7 @@ def report(
     )
     partial = out.with_name(f".{out.name}.partial")
     partial.write_text(render_html(data), encoding="utf-8")
+    partial.chmod(0o644)  # as documented, whatever the umask: a page to share
     partial.replace(out)
     if as_json:
         render({**summary(data), "file": str(out)}, as_json=True)

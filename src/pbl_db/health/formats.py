@@ -9,7 +9,15 @@ _NAGIOS_UOM = {"ms": "ms", "s": "s", "%": "%", "B": "B", "count": "", "months": 
 
 
 def _num(value: float) -> str:
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:.4g}"
+    """A perfdata number: plain decimal ([-0-9.]), never 1.2e+04, which parsers reject."""
+    if float(value).is_integer():
+        return f"{value:.0f}"
+    return f"{value:.3f}".rstrip("0").rstrip(".")
+
+
+def _text(value: str) -> str:
+    """Plugin text on one line and without '|', which would start the perfdata."""
+    return " ".join(value.replace("|", "/").split())
 
 
 def _perf(check: Check) -> str | None:
@@ -37,12 +45,12 @@ def nagios(report: Report) -> tuple[str, int]:
     bad = [c for c in report.checks if c.status in (Status.CRIT, Status.WARN, Status.UNKNOWN)]
     bad.sort(key=lambda c: -c.status.severity)
     if bad:
-        head = "; ".join(f"{c.id} {c.status.nagios}: {c.summary}" for c in bad)
+        head = "; ".join(f"{c.id} {c.status.nagios}: {_text(c.summary)}" for c in bad)
     else:
         head = f"{len(report.checks)} checks OK"
     perf = [p for p in (_perf(c) for c in report.checks) if p]
     lines = [f"PBL HEALTH {status.nagios} - {head} | {' '.join(perf)}".rstrip(" |")]
-    lines += [f"{c.status.nagios}: {c.id}: {c.summary}" for c in report.checks]
+    lines += [f"{c.status.nagios}: {c.id}: {_text(c.summary)}" for c in report.checks]
     return "\n".join(lines), status.code
 
 

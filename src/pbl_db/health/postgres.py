@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,15 +60,28 @@ def _run_on(
     migrations_dir: Path | None,
     connect_ms: float,
 ) -> list[Check]:
-    started = time.perf_counter()
-    conn.execute(queries.load("get_round_trip")).fetchone()
-    rtt_ms = (time.perf_counter() - started) * 1000
+    import psycopg
+
     params = {
         "idle_min_seconds": settings.option("idle_in_transaction.min_age"),
         "min_dead_rows": int(settings.option("dead_tuples.min_rows")),
         "min_bloat_table_bytes": int(settings.option("bloat.min_table_size")),
     }
-    row = conn.execute(queries.load("get_health_snapshot"), params).fetchone()
+    try:
+        started = time.perf_counter()
+        conn.execute(queries.load("get_round_trip")).fetchone()
+        rtt_ms = (time.perf_counter() - started) * 1000
+    except psycopg.Error as exc:
+        return _not_run(wanted, f"SELECT 1 failed: {_first_line(exc)}", connection_failed=True)
+    try:
+        row = conn.execute(queries.load("get_health_snapshot"), params).fetchone()
+    except psycopg.Error as exc:
+        # every check but connection reads the snapshot: UNKNOWN (Nagios 3), not a crash
+        unknown = _not_run(wanted, f"the health snapshot query failed: {_first_line(exc)}")
+        if "connection" in wanted:
+            snap_rtt = {"rtt_ms": rtt_ms, "connect_ms": connect_ms}
+            unknown.insert(0, check_connection(snap_rtt, settings, conn, migrations_dir))
+        return unknown
     assert row is not None
     snap: dict[str, Any] = row[0]
     snap["rtt_ms"], snap["connect_ms"] = rtt_ms, connect_ms
@@ -78,14 +91,26 @@ def _run_on(
             checks.append(CHECKS[check_id](snap, settings, conn, migrations_dir))
         except PblError as exc:
             checks.append(Check(check_id, Status.UNKNOWN, exc.message, hint=exc.hint or ""))
-        except Exception as exc:  # a check that cannot run must not hide the others
-            import psycopg
+        except psycopg.Error as exc:  # a check that cannot run must not hide the others
+            checks.append(Check(check_id, Status.UNKNOWN, f"query failed: {_first_line(exc)}"))
+    return checks
 
-            if not isinstance(exc, psycopg.Error):
-                raise
-            checks.append(
-                Check(check_id, Status.UNKNOWN, f"query failed: {str(exc).splitlines()[0]}")
-            )
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else exc.__class__.__name__
+
+
+def _not_run(wanted: list[str], reason: str, *, connection_failed: bool = False) -> list[Check]:
+    """The checks that could not run, UNKNOWN with the reason (connection CRIT if it broke)."""
+    hint = "the server log has the failing statement; report it with the server version"
+    checks = []
+    for check_id in wanted:
+        if check_id == "connection":
+            if connection_failed:
+                checks.append(Check("connection", Status.CRIT, reason, hint=hint))
+            continue
+        checks.append(Check(check_id, Status.UNKNOWN, f"not run: {reason}", hint=hint))
     return checks
 
 
@@ -356,9 +381,9 @@ def check_archiving(snap: dict[str, Any], s: Settings, conn: Any, _m: Path | Non
         backlog: int | None = row[0] if row else None
     except psycopg.Error:  # pg_ls_archive_statusdir needs pg_monitor
         backlog = None
-    failing = a["last_failed_time"] and (
-        not a["last_archived_time"] or a["last_failed_time"] > a["last_archived_time"]
-    )
+    failed_at, archived_at = _timestamp(a["last_failed_time"]), _timestamp(a["last_archived_time"])
+    # compared as instants: the JSON texts carry the session's UTC offset, which changes with DST
+    failing = failed_at is not None and (archived_at is None or failed_at > archived_at)
     details = {**a, "backlog": backlog}
     if failing:
         return Check(
@@ -389,6 +414,16 @@ def check_archiving(snap: dict[str, Any], s: Settings, conn: Any, _m: Path | Non
         hint="archive_command cannot keep up: check the archive's disk and network",
         details=details,
     )
+
+
+def _timestamp(value: str | None) -> datetime | None:
+    """A timestamptz as json_build_object writes it ('2024-10-27T02:10:00.5+01:00')."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:  # a form Python cannot read: the wall-clock time, offset ignored
+        return datetime.fromisoformat(value[:19]).replace(tzinfo=UTC)
 
 
 def check_replication_lag(snap: dict[str, Any], s: Settings, conn: Any, _m: Path | None) -> Check:

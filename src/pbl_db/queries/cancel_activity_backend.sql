@@ -1,2 +1,5 @@
--- Cancel the running query of one backend (its session and transaction stay).
-SELECT pg_catalog.pg_cancel_backend(%(pid)s)
+-- Cancel the running query of one backend (its session and transaction stay), only while the pid is still the backend that started at %(backend_start)s (NULL: any); no row when it is not.
+SELECT pg_catalog.pg_cancel_backend(a.pid)
+FROM pg_catalog.pg_stat_activity AS a
+WHERE a.pid = %(pid)s
+  AND (%(backend_start)s::timestamptz IS NULL OR a.backend_start = %(backend_start)s::timestamptz)

@@ -28,7 +28,9 @@ WITH me AS (
     WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
       AND n.nspname !~ '^pg_toast'
       AND c.relpages::bigint * current_setting('block_size')::bigint >= %(min_bloat_table_bytes)s
-    GROUP BY c.oid
+    -- every pg_class column named: pg_class has no primary key before PostgreSQL 14, so GROUP BY
+    -- c.oid alone does not cover c.relpages there ("must appear in the GROUP BY clause")
+    GROUP BY c.oid, c.relpages, c.reltuples, c.reloptions
 ), bloat AS (
     SELECT w.oid::regclass::text AS name,
            w.pages * current_setting('block_size')::bigint AS bytes,

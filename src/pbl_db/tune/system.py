@@ -343,9 +343,58 @@ def show(target: Target, request: Request) -> Report:
 # --- changing the server ------------------------------------------------------------------
 
 
+# Settings whose list elements the server quotes one by one (GUC_LIST_QUOTE): given the single
+# literal 'a, b', ALTER SYSTEM writes the one element "a, b" (a library that does not exist,
+# and the server does not start). Their values are written one literal per element.
+LIST_SETTINGS = frozenset(
+    {
+        "local_preload_libraries",
+        "search_path",
+        "session_preload_libraries",
+        "shared_preload_libraries",
+        "temp_tablespaces",
+    }
+)
+
+
+def list_elements(value: str) -> list[str]:
+    """'"$user", public' -> ['$user', 'public']: a list setting's elements, double quotes
+    ("" inside) removed, as the server splits them."""
+    elements: list[str] = []
+    current: list[str] = []
+    quoted = False
+    i = 0
+    while i < len(value):
+        char = value[i]
+        if char == '"':
+            if quoted and value[i + 1 : i + 2] == '"':
+                current.append('"')
+                i += 1
+            else:
+                quoted = not quoted
+        elif char == "," and not quoted:
+            elements.append("".join(current).strip())
+            current = []
+        else:
+            current.append(char)
+        i += 1
+    elements.append("".join(current).strip())
+    return [e for e in elements if e]
+
+
+def same_entry(name: str, left: str | None, right: str | None) -> bool:
+    """Do two postgresql.auto.conf values of a setting mean the same (list settings by element)?"""
+    if left is None or right is None or name not in LIST_SETTINGS:
+        return left == right
+    return list_elements(left) == list_elements(right)
+
+
 def _statement(name: str, value: str | None) -> sql.Composed:
     if value is None:
         return sql.SQL("ALTER SYSTEM RESET {}").format(sql.Identifier(name))
+    if name in LIST_SETTINGS and list_elements(value):
+        literals = sql.SQL(", ").join(sql.Literal(e) for e in list_elements(value))
+        return sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), literals)
     return sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value))
 
 
@@ -695,7 +744,11 @@ def _check_unchanged_since(conn: Conn, change_id: int, settings: Sequence[dict[s
             f"revert it first (pbl tune revert --change {ids[-1]}), or pass --force",
         )
     current = _auto_conf(conn)
-    moved = [s["name"] for s in settings if current.get(s["name"]) != s["new_value"]]
+    moved = [
+        s["name"]
+        for s in settings
+        if not same_entry(s["name"], current.get(s["name"]), s["new_value"])
+    ]
     if moved:
         raise RefusedError(
             f"{_names(moved)} changed in {AUTO_CONF} since change {change_id} "
