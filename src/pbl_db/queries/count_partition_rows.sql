@@ -1,0 +1,2 @@
+-- Exact rows of one partition table.
+SELECT count(*) FROM {partition}

@@ -1,0 +1,2 @@
+-- The id of pbl's system tenant, if it exists.
+SELECT id FROM tenants WHERE id = %(id)s

@@ -1,0 +1,2 @@
+-- Rename a (detached) partition table.
+ALTER TABLE {partition} RENAME TO {new_name}
