@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.support.postgres import PgServer, postgres_server  # noqa: E402
+from tests.support.redis_server import redis_server  # noqa: E402,F401
 
 from pbl_db.migrate.engine import Migrator  # noqa: E402
 

@@ -15,9 +15,7 @@ import subprocess
 import sys
 import time
 
-from tests.support.redis_server import redis_server
-
-from _support import migrated_database, server, table
+from _support import migrated_database, redis_server, server, table
 from pbl_db.connection import parse_conninfo
 
 ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 5
