@@ -423,6 +423,38 @@ def test_seal_records_blocks_and_stamps_rows(conn, five, tenant, pbl: Pbl, db_ur
     assert code == 0 and report["tenants"][0]["blocks"] == 2 and report["seals"]["count"] == 2
 
 
+def test_seal_columns_supplied_at_insert_are_cleared(
+    conn, five, tenant, pbl: Pbl, db_url: str
+) -> None:
+    """A service may INSERT block_number, merkle_root and block_timestamp (0009's grant): a row
+    claiming a seal it is not a leaf of would never be sealed and would break its block."""
+    seal(pbl, db_url)
+    sealed = conn.execute(
+        "SELECT block_number, merkle_root, block_timestamp FROM audit_logs WHERE id = %s",
+        (five[0],),
+    ).fetchone()
+    assert sealed is not None
+    with psycopg.connect(db_url, autocommit=True) as service:
+        service.execute("SELECT set_config('app.current_tenant_id', %s, false)", (str(tenant),))
+        service.execute("SET ROLE application_user")
+        inserted = service.execute(
+            "INSERT INTO audit_logs (tenant_id, event_type, event_category, service_name, "
+            "event_timestamp, block_number, merkle_root, block_timestamp) "
+            "VALUES (%s, 'x', 'decision', 'svc', %s, %s, %s, %s) RETURNING id",
+            (tenant, DAYS_AGO, *sealed),
+        ).fetchone()
+    assert inserted is not None
+    claimed = inserted[0]
+    row = conn.execute(
+        "SELECT block_number, merkle_root, block_timestamp FROM audit_logs WHERE id = %s",
+        (claimed,),
+    ).fetchone()
+    assert row == (None, None, None)
+    assert [b["leaf_count"] for b in seal(pbl, db_url)] == [1]
+    code, report = verify(pbl, db_url)
+    assert code == 0, report["problems"]
+
+
 def test_seal_columns_are_set_once(conn, five, pbl: Pbl, db_url: str) -> None:
     seal(pbl, db_url)
     with pytest.raises(psycopg.errors.InsufficientPrivilege, match="sealed"):

@@ -294,6 +294,18 @@ def test_keep_tables_detaches_and_renames(pbl, db_url, conn, world) -> None:
     assert not audit_ids(conn) & set(world.expired)
 
 
+def test_keep_tables_when_an_earlier_archive_has_the_name(pbl, db_url, conn, world) -> None:
+    """An archive of the same month detached by an earlier run (its rows came back later and
+    expired again) must not make every later run fail on the rename."""
+    name = partition_name(world.expired_month)
+    conn.execute(sql.SQL("CREATE TABLE {} (kept int)").format(sql.Identifier(f"{name}_detached")))
+    res = pbl("retention", "run", "--keep-tables", "--database-url", db_url, "--json")
+    assert res.code == 0, res.err
+    assert json.loads(res.out)["report"]["detached"] == [f"{name}_detached_2"]
+    assert exists(conn, f"{name}_detached") and exists(conn, f"{name}_detached_2")
+    assert not audit_ids(conn) & set(world.expired)
+
+
 def test_the_audit_chain_is_told_before_a_partition_goes(pbl, db_url, conn, world) -> None:
     name = partition_name(world.expired_month)
     if one(conn, "SELECT to_regprocedure('pbl_audit_note_partition_removal(regclass)') IS NULL"):

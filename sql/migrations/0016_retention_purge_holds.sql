@@ -3,7 +3,9 @@
 -- each batch is a short index range scan instead of a rescan of the table from its start.
 
 -- Up to p_batch_size rows whose retention_until has passed and whose application is not under
--- an active legal hold (0007's function plus the hold check).
+-- an active legal hold (0007's function plus the hold check). legal_holds is locked in SHARE
+-- mode first, until the purge's transaction ends: a hold placed meanwhile waits for it instead
+-- of committing while rows it covers are being deleted by a statement that cannot see it.
 CREATE OR REPLACE FUNCTION pbl_purge_expired_audit_logs(p_batch_size integer DEFAULT 10000)
     RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
@@ -15,6 +17,7 @@ BEGIN
     IF p_batch_size IS NULL OR p_batch_size < 1 THEN
         RAISE EXCEPTION 'batch size must be positive, not %', p_batch_size;
     END IF;
+    LOCK TABLE public.legal_holds IN SHARE MODE;
     PERFORM set_config('pbl.audit_purge', 'on', true);
     DELETE FROM public.audit_logs AS a
     USING (SELECT id, event_timestamp FROM public.audit_logs
@@ -33,6 +36,7 @@ $$;
 -- and returns how many, the newest event_timestamp among them (the caller's p_after for the
 -- next batch: rows of that very timestamp that stay are looked at again, nothing else is) and
 -- the count per retention policy ({"GDPR": n, ...}, rows of other regulations under DEFAULT).
+-- Like the above, it holds legal_holds in SHARE mode until its transaction ends.
 CREATE FUNCTION pbl_purge_expired_audit_logs(p_batch_size integer, p_partition regclass,
                                              p_after timestamptz)
     RETURNS TABLE (purged bigint, last_event timestamptz, by_regulation jsonb)
@@ -48,6 +52,7 @@ BEGIN
         WHERE inhrelid = p_partition AND inhparent = 'public.audit_logs'::regclass) THEN
         RAISE EXCEPTION '% is not a partition of audit_logs', p_partition;
     END IF;
+    LOCK TABLE public.legal_holds IN SHARE MODE;
     PERFORM set_config('pbl.audit_purge', 'on', true);
     EXECUTE format(
         'WITH doomed AS ('

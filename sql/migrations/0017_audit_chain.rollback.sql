@@ -8,6 +8,10 @@ DROP TRIGGER audit_seals_append_only ON audit_seals;
 
 DROP TRIGGER audit_logs_chain_purged ON audit_logs;
 
+DROP TRIGGER audit_logs_chain_statement_check ON audit_logs;
+
+DROP TRIGGER audit_logs_chain_statement_start ON audit_logs;
+
 DROP TRIGGER audit_logs_zz_chain_link ON audit_logs;
 
 DROP TRIGGER audit_logs_zz_chain_check ON audit_logs;
@@ -46,6 +50,10 @@ DROP FUNCTION pbl_audit_chain_append_only();
 DROP FUNCTION pbl_audit_note_partition_removal(regclass);
 
 DROP FUNCTION pbl_audit_chain_note_purge();
+
+DROP FUNCTION pbl_audit_chain_statement_check();
+
+DROP FUNCTION pbl_audit_chain_statement_start();
 
 DROP FUNCTION pbl_audit_chain_link();
 

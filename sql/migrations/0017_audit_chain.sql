@@ -241,9 +241,13 @@ $$;
 
 -- Links a new row into its tenant's chain: advances the tenant's head (creating it for the
 -- first row) and sets chain_seq, chain_prev_hash and verification_hash, overwriting whatever
--- the insert supplied. The head row's ctid is remembered for the rest of the transaction
--- (pbl.audit_chain_head_<tenant>), so bulk inserts find the head directly instead of walking
--- its growing chain of row versions; a stale or forged value simply matches no visible row.
+-- the insert supplied; the seal columns (block_number, merkle_root, block_timestamp) start
+-- NULL whatever the insert supplied (only pbl audit seal sets them, once). The head row's ctid
+-- is remembered for the rest of the transaction (pbl.audit_chain_head_<tenant>), so bulk
+-- inserts find the head directly instead of walking its growing chain of row versions; a stale
+-- or forged value simply matches no visible row.
+-- It counts the positions it hands out in the statement (pbl.audit_chain_taken, see
+-- pbl_audit_chain_statement_check()).
 CREATE FUNCTION pbl_audit_chain_link() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -309,10 +313,57 @@ BEGIN
              INTO STRICT head_tid, head_seq, head_prev, head_hash;
     END IF;
     PERFORM set_config(cache_name, head_tid::text, true);
+    PERFORM set_config('pbl.audit_chain_taken',
+                       (coalesce(nullif(current_setting('pbl.audit_chain_taken', true), ''),
+                                 '0')::bigint + 1)::text,
+                       true);
     NEW.chain_seq := head_seq;
     NEW.chain_prev_hash := head_prev;
     NEW.verification_hash := head_hash;
+    NEW.block_number := NULL;
+    NEW.merkle_root := NULL;
+    NEW.block_timestamp := NULL;
     RETURN NEW;
+END
+$$;
+
+-- BEFORE INSERT ROW triggers run before INSERT ... ON CONFLICT looks for a conflict: a row
+-- skipped by DO NOTHING (or turned into DO UPDATE of the existing row), or by a later BEFORE
+-- trigger returning NULL, would have taken a chain position that no row holds, a hole that
+-- verify cannot tell from a deleted row. So every INSERT and COPY counts the positions its rows
+-- took (reset here, before its first row) and compares them, after its last row, with the rows
+-- it inserted (its transition table): fewer rows than positions fails the statement, and with
+-- it the positions. A plain duplicate still fails as before, with the primary key's error.
+CREATE FUNCTION pbl_audit_chain_statement_start() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    PERFORM set_config('pbl.audit_chain_taken', '0', true);
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION pbl_audit_chain_statement_check() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    taken bigint := coalesce(nullif(current_setting('pbl.audit_chain_taken', true), ''),
+                             '0')::bigint;
+    inserted bigint;
+BEGIN
+    IF taken > 0 THEN
+        SELECT count(*) INTO inserted FROM pbl_chained_rows;
+        IF inserted < taken THEN
+            RAISE EXCEPTION 'audit_logs: % of the % rows given a chain position were not inserted',
+                            taken - inserted, taken
+                USING ERRCODE = 'unique_violation',
+                      HINT = 'audit rows are chained before INSERT ... ON CONFLICT checks for a '
+                             'conflict: insert each audit row once, without ON CONFLICT';
+        END IF;
+    END IF;
+    RETURN NULL;
 END
 $$;
 
@@ -340,13 +391,17 @@ $$;
 -- before it does. Records per tenant and seal block how many chained rows go, the range of
 -- their chain positions and the sum of their tags: one read of the partition, a handful of
 -- ledger rows (O(tenants x blocks), no per-row writes). Returns the number of rows noted;
--- a second call for the same partition in the same transaction notes nothing more.
+-- a second call for the same partition in the same transaction notes nothing more. The ledger
+-- vouches only for what retention may remove: a partition holding a row not yet past
+-- retention_until, or a row under legal hold, is refused (legal_holds is locked in SHARE mode
+-- until the transaction ends, so no hold can be placed between this check and the drop).
 CREATE FUNCTION pbl_audit_note_partition_removal(p_partition regclass) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     noted bigint;
+    kept boolean;
 BEGIN
     IF p_partition IS NULL OR NOT EXISTS (
         SELECT 1 FROM pg_catalog.pg_inherits
@@ -354,8 +409,23 @@ BEGIN
         RAISE EXCEPTION '% is not a partition of audit_logs', p_partition
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    -- no row may come or go between this count and the DROP / DETACH
+    -- no row may come or go, and no hold be placed, between this count and the DROP / DETACH
+    LOCK TABLE public.legal_holds IN SHARE MODE;
     EXECUTE format('LOCK TABLE %s IN SHARE MODE', p_partition);
+    EXECUTE format(
+        'SELECT EXISTS (SELECT 1 FROM %s'
+        '               WHERE retention_until IS NULL OR retention_until >= now()'
+        '                  OR application_id IN (SELECT h.application_id'
+        '                                        FROM public.legal_holds AS h'
+        '                                        WHERE h.released_at IS NULL))',
+        p_partition)
+        INTO kept;
+    IF kept THEN
+        RAISE EXCEPTION '% holds rows not yet past retention_until or under legal hold: '
+                        'it may not be removed', p_partition
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'pbl retention run removes a partition once every row in it has expired';
+    END IF;
     IF NOT EXISTS (SELECT 1 FROM public.audit_chain_removals
                    WHERE kind = 'partition' AND source = p_partition::text
                      AND removed_at = now()) THEN
@@ -393,7 +463,9 @@ $$;
 -- Updates may change lifecycle columns only (0007), now including the seal columns
 -- block_number, merkle_root and block_timestamp, which are set once (NULL to a value) by
 -- pbl audit seal and never changed after; deletes are refused except through
--- pbl_purge_expired_audit_logs(), and even then only for rows past retention_until.
+-- pbl_purge_expired_audit_logs(), and even then only for rows past retention_until and not
+-- under legal hold (the purge ledger trigger records every delete made with the purge flag, so
+-- the flag alone must not be enough to remove a held row as if by the sanctioned path).
 CREATE OR REPLACE FUNCTION pbl_audit_logs_guard() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -404,12 +476,15 @@ DECLARE
                                        'block_number', 'merkle_root', 'block_timestamp'];
 BEGIN
     IF TG_OP = 'DELETE' THEN
-        IF current_setting('pbl.audit_purge', true) = 'on' AND OLD.retention_until < now() THEN
+        IF current_setting('pbl.audit_purge', true) = 'on' AND OLD.retention_until < now()
+           AND (OLD.application_id IS NULL
+                OR NOT public.pbl_application_on_hold(OLD.application_id)) THEN
             RETURN OLD;
         END IF;
         RAISE EXCEPTION 'audit_logs is append-only: row % cannot be deleted', OLD.id
             USING ERRCODE = 'insufficient_privilege',
-                  HINT = 'rows past retention_until are removed by pbl_purge_expired_audit_logs()';
+                  HINT = 'rows past retention_until and not under legal hold are removed by '
+                         'pbl_purge_expired_audit_logs()';
     END IF;
     IF (to_jsonb(NEW) - lifecycle) IS DISTINCT FROM (to_jsonb(OLD) - lifecycle) THEN
         RAISE EXCEPTION 'audit_logs is append-only: only % may change',
@@ -520,6 +595,13 @@ CREATE TRIGGER audit_logs_zz_chain_check BEFORE INSERT ON audit_logs
 CREATE TRIGGER audit_logs_zz_chain_link BEFORE INSERT ON audit_logs
     FOR EACH ROW EXECUTE FUNCTION pbl_audit_chain_link();
 
+CREATE TRIGGER audit_logs_chain_statement_start BEFORE INSERT ON audit_logs
+    FOR EACH STATEMENT EXECUTE FUNCTION pbl_audit_chain_statement_start();
+
+CREATE TRIGGER audit_logs_chain_statement_check AFTER INSERT ON audit_logs
+    REFERENCING NEW TABLE AS pbl_chained_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION pbl_audit_chain_statement_check();
+
 CREATE TRIGGER audit_logs_chain_purged AFTER DELETE ON audit_logs
     FOR EACH ROW EXECUTE FUNCTION pbl_audit_chain_note_purge();
 
@@ -547,6 +629,10 @@ ALTER FUNCTION pbl_audit_chain_seq_tag(bigint) OWNER TO pbl_owner;
 ALTER FUNCTION pbl_audit_chain_check_tenant() OWNER TO pbl_owner;
 
 ALTER FUNCTION pbl_audit_chain_link() OWNER TO pbl_owner;
+
+ALTER FUNCTION pbl_audit_chain_statement_start() OWNER TO pbl_owner;
+
+ALTER FUNCTION pbl_audit_chain_statement_check() OWNER TO pbl_owner;
 
 ALTER FUNCTION pbl_audit_chain_note_purge() OWNER TO pbl_owner;
 

@@ -594,8 +594,17 @@ def _purge_batch(
 
 
 def _delete_ids(
-    conn: psycopg.Connection[Any], statement: str, ids: list[uuid.UUID], cutoff: datetime
+    conn: psycopg.Connection[Any],
+    statement: str,
+    ids: list[uuid.UUID],
+    cutoff: datetime,
+    lock_holds: bool = False,
 ) -> int:
+    """Delete a batch by id. lock_holds (in a transaction): first freeze legal_holds until it
+    commits, so that no hold is placed while the delete, which cannot see it, removes rows it
+    covers (devices: nothing but the statement's own check ties them to a hold)."""
+    if lock_holds:
+        conn.execute(queries.load("lock_retention_holds"))
     return int(conn.execute(statement, {"ids": ids, "cutoff": cutoff}).rowcount)
 
 
@@ -662,7 +671,7 @@ def _remove_whole(
         if not the_plan.keep_tables:
             conn.execute(partitions.query("drop_partition_table", partition=ident))
             continue
-        removal.new_name = f"{removal.part.name}_detached"[:63]
+        removal.new_name = _detached_name(conn, removal.part.name)
         conn.execute(partitions.query("detach_audit_partition", partition=ident))
         conn.execute(
             partitions.query(
@@ -672,6 +681,20 @@ def _remove_whole(
             )
         )
     return results
+
+
+def _detached_name(conn: psycopg.Connection[Any], name: str) -> str:
+    """<partition>_detached, or _detached_2, _3, ... when an archive of that month (detached by
+    an earlier run, after rows for the month came back and expired again) still has the name."""
+    for n in range(1, 1000):
+        suffix = "_detached" if n == 1 else f"_detached_{n}"
+        candidate = name[: 63 - len(suffix)] + suffix
+        if not conn.execute(queries.load("get_partition_relkind"), {"name": candidate}).fetchone():
+            return candidate
+    raise OperationFailed(
+        f"no free name for detaching {name}: {name}_detached ... _999 all exist",
+        "archive and drop the old detached tables",
+    )
 
 
 def _purge_soft_deleted(
@@ -711,7 +734,9 @@ def _purge_soft_deleted(
         try:
             deleted = partitions.with_lock_retry(
                 conn,
-                functools.partial(_delete_ids, conn, statement, ids, cutoff),
+                functools.partial(
+                    _delete_ids, conn, statement, ids, cutoff, lock_holds=table == "devices"
+                ),
                 what=f"purging soft-deleted {table}",
                 lock_timeout=lock_timeout,
                 attempts=attempts,
