@@ -22,8 +22,8 @@ from psycopg.types.json import Jsonb
 from pbl_db import queries
 from pbl_db.crypto.cipher import Context, KeyRing
 from pbl_db.crypto.fields import encrypt_json
-from pbl_db.crypto.rotate import require_rls_bypass
 from pbl_db.errors import ConfigError, RefusedError
+from pbl_db.tenant import require_rls_bypass
 
 ProgressSink = Callable[[str, int, int], None]
 

@@ -22,7 +22,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pbl_db import partitions, queries
-from pbl_db.errors import ConfigError, OperationFailed, RefusedError
+from pbl_db.errors import ConfigError, OperationFailed
+from pbl_db.tenant import require_rls_bypass
 
 if TYPE_CHECKING:
     import psycopg
@@ -69,17 +70,6 @@ def parse_duration(text: str, option: str = "duration") -> timedelta:
     return timedelta(seconds=total)
 
 
-def require_bypass(conn: psycopg.Connection[Any], what: str) -> None:
-    """Retention sees and removes rows of every tenant: RLS must not hide any."""
-    row = conn.execute(queries.load("get_rls_bypass")).fetchone()
-    if not row or not row[0]:
-        raise RefusedError(
-            f"{what} must see every tenant's rows, but {conn.info.user} is subject to "
-            "row-level security",
-            "connect as the migration role with BYPASSRLS, or a superuser",
-        )
-
-
 # --- policies --------------------------------------------------------------------------------
 
 
@@ -122,7 +112,7 @@ def backfill(
     Only rows still below their policy are touched, so a rerun continues where one stopped."""
     if batch_size < 1:
         raise ConfigError("--batch-size must be at least 1")
-    require_bypass(conn, "pbl retention backfill")
+    require_rls_bypass(conn, "pbl retention backfill")
     started = time.monotonic()
     deadline = None if max_runtime is None else started + max_runtime.total_seconds()
     report = BackfillReport(dry_run)
@@ -320,7 +310,7 @@ def plan(
     max_delay: how long an expired row may stay past its retention_until so that its month goes
     as a whole (no hold in it, and every row in it expired by then) instead of row by row now;
     such partitions are planned as "wait". 0 (the default) deletes every expired row now."""
-    require_bypass(conn, "pbl retention run")
+    require_rls_bypass(conn, "pbl retention run")
     now = _now(conn)
     note = conn.execute(queries.load("get_partition_removal_note")).fetchone()
     result = RunPlan(
@@ -451,7 +441,7 @@ def execute(
 
     if batch_size < 1:
         raise ConfigError("--batch-size must be at least 1")
-    require_bypass(conn, "pbl retention run")
+    require_rls_bypass(conn, "pbl retention run")
     started = time.monotonic()
     deadline = None if max_runtime is None else started + max_runtime.total_seconds()
     report = RunReport(dry_run=False, started_at=datetime.now(UTC))
@@ -842,7 +832,7 @@ def write_event(
 
 
 def _application(conn: psycopg.Connection[Any], application_id: uuid.UUID) -> tuple[Any, ...]:
-    require_bypass(conn, "legal holds")
+    require_rls_bypass(conn, "legal holds")
     row = conn.execute(
         queries.load("get_hold_application"), {"application_id": application_id}
     ).fetchone()

@@ -10,6 +10,7 @@ from typing import Any
 import psycopg
 
 from pbl_db import queries
+from pbl_db.errors import RefusedError
 
 
 @contextmanager
@@ -27,3 +28,15 @@ def tenant_transaction(
     with conn.transaction():
         conn.execute(queries.load("set_current_tenant"), {"tenant_id": str(tenant)})
         yield conn
+
+
+def require_rls_bypass(conn: psycopg.Connection[Any], what: str) -> None:
+    """Refuse a cross-tenant job for a role that row-level security would limit to one tenant
+    (its counts or changes would silently miss the other tenants' rows)."""
+    row = conn.execute(queries.load("get_rls_bypass")).fetchone()
+    if not row or not row[0]:
+        raise RefusedError(
+            f"{what} must see every tenant's rows, but {conn.info.user} is subject to "
+            "row-level security",
+            "connect as a superuser or a BYPASSRLS role (e.g. the migration role) for this job",
+        )

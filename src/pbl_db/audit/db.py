@@ -8,7 +8,8 @@ import psycopg
 from psycopg import sql
 
 from pbl_db import queries
-from pbl_db.errors import ConfigError, RefusedError
+from pbl_db.errors import ConfigError
+from pbl_db.tenant import require_rls_bypass
 
 
 def prepare(conn: psycopg.Connection[Any], what: str) -> None:
@@ -19,13 +20,7 @@ def prepare(conn: psycopg.Connection[Any], what: str) -> None:
             "this database has no audit chain (migration 0017_audit_chain is not applied)",
             "run pbl migrate",
         )
-    row = conn.execute(queries.load("get_rls_bypass")).fetchone()
-    if not row or not row[0]:
-        raise RefusedError(
-            f"{what} must see every tenant's audit rows, but {conn.info.user} is subject to "
-            "row-level security",
-            "connect as a superuser or a BYPASSRLS role",
-        )
+    require_rls_bypass(conn, what)
 
 
 def with_content(name: str) -> sql.Composed:

@@ -23,8 +23,8 @@ from pbl_db.backup.stream import decrypt_stream, encrypt_stream
 from pbl_db.backup.tools import Runner, check, child_env, find_tool, run_subprocess, tool_version
 from pbl_db.connection import Target, connect, parse_conninfo
 from pbl_db.crypto.cipher import KeyRing
-from pbl_db.crypto.rotate import require_rls_bypass
 from pbl_db.errors import ConfigError, OperationFailed, RefusedError
+from pbl_db.tenant import require_rls_bypass
 
 EventSink = Callable[[str], None]
 FORMATS = ("directory", "custom", "plain")

@@ -147,7 +147,7 @@ def key_usage(
 
     from pbl_db.connection import connect
     from pbl_db.crypto.rotate import key_usage as usage
-    from pbl_db.crypto.rotate import require_rls_bypass
+    from pbl_db.tenant import require_rls_bypass
 
     active = _active_or_none(key_file)
     with connect(target(database_url)) as conn:
@@ -181,8 +181,9 @@ def rotate(
 
     from pbl_db.connection import connect
     from pbl_db.crypto.keys import load_keyring
-    from pbl_db.crypto.rotate import count_to_rotate, key_usage, require_rls_bypass
+    from pbl_db.crypto.rotate import count_to_rotate, key_usage
     from pbl_db.crypto.rotate import rotate as run_rotation
+    from pbl_db.tenant import require_rls_bypass
 
     ring = load_keyring(key_file)
     resolved = target(database_url)
@@ -231,8 +232,9 @@ def retire(
     """Remove a key from the key file; refused while any value still uses it."""
     from pbl_db.connection import connect
     from pbl_db.crypto import keys
-    from pbl_db.crypto.rotate import key_usage, require_rls_bypass
+    from pbl_db.crypto.rotate import key_usage
     from pbl_db.errors import ConfigError, RefusedError
+    from pbl_db.tenant import require_rls_bypass
 
     path = Path(key_file)
     ring_keys, active = keys.read_key_file(path)

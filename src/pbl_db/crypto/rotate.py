@@ -23,7 +23,7 @@ from psycopg import sql
 from pbl_db import queries
 from pbl_db.crypto.cipher import Context, DecryptError, KeyRing
 from pbl_db.crypto.fields import ENCRYPTED_FIELDS, WRAPPER, Field, token_of
-from pbl_db.errors import RefusedError
+from pbl_db.tenant import require_rls_bypass
 
 ProgressSink = Callable[[int, int], None]
 ZERO_UUID = uuid.UUID(int=0)
@@ -75,16 +75,6 @@ def _needs(fields: list[Field], active: str) -> sql.Composable:
 
 def _cast(f: Field) -> sql.Composable:
     return sql.SQL("") if f.kind == "text" else sql.SQL("::jsonb")
-
-
-def require_rls_bypass(conn: psycopg.Connection[Any], what: str) -> None:
-    row = conn.execute(queries.load("get_rls_bypass")).fetchone()
-    if not row or not row[0]:
-        raise RefusedError(
-            f"{what} must see every tenant's rows, but {conn.info.user} is subject to "
-            "row-level security",
-            "connect as a superuser or a BYPASSRLS role for this job",
-        )
 
 
 def key_usage(conn: psycopg.Connection[Any]) -> list[KeyUsage]:
