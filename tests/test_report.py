@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from tests.conftest import Result, unavailable
 
@@ -128,3 +129,17 @@ def test_report_into_a_missing_directory_is_a_usage_error(
     result = pbl("report", "--database-url", db_url, "--html", str(tmp_path / "nope" / "r.html"))
     assert result.code == 2
     assert "does not exist" in result.err
+
+
+def test_report_judges_health_with_the_operators_thresholds(
+    pbl: Pbl, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "health.toml"
+    config.write_text('[checks.database_size]\ncrit = "1kB"\n')
+    monkeypatch.setenv("PBL_HEALTH_CONFIG", str(config))
+    page = tmp_path / "report.html"
+    result = pbl("report", "--database-url", db_url, "--html", str(page), "--no-record", "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["health"] == "CRIT"
+    health = rendered(page).text["health"]
+    assert "database_size" in health and "CRIT" in health

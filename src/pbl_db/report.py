@@ -49,9 +49,10 @@ def collect(
     """Gather everything the page shows; record this report's sizes for the next one."""
     from pbl_db import health
     from pbl_db.connection import connect
-    from pbl_db.health.config import Settings
+    from pbl_db.health.config import load_settings
 
-    report = health.run(target, Settings(), redis_url=redis_url, migrations_dir=migrations_dir)
+    # the same thresholds as `pbl health` (PBL_HEALTH_CONFIG), so both agree on what is wrong
+    report = health.run(target, load_settings(), redis_url=redis_url, migrations_dir=migrations_dir)
     with connect(target) as conn:
         row = conn.execute(queries.load("get_report_header")).fetchone()
         assert row is not None
