@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 import psycopg
 import pytest
 
-from pbl_db.tune.system import list_elements
+from pbl_db.server_settings import list_elements
 from tests.conftest import ROOT, Result, unavailable
 from tests.support.postgres import NoServer, PgServer, candidate_bindirs, local_cluster
 

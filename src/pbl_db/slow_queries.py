@@ -26,6 +26,7 @@ from psycopg.rows import dict_row
 
 from pbl_db import queries
 from pbl_db.errors import ConfigError, RefusedError
+from pbl_db.server_settings import SettingChange, alter_system
 
 ORDER_KEYS = {"total": "total_ms", "mean": "mean_ms", "calls": "calls", "io": "io_ms"}
 EXTENSION = "pg_stat_statements"
@@ -546,14 +547,6 @@ def _render(conn: psycopg.Connection[Any], query: sql.Composed, params: dict[str
 # --- enable -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SettingChange:
-    name: str
-    old: str
-    new: str
-    needs_restart: bool
-
-
 @dataclass
 class EnableResult:
     """What `enable` did (or, with dry_run, would do) and what is left to the operator."""
@@ -581,19 +574,11 @@ def parse_duration_ms(text: str) -> int:
     return value
 
 
-def _alter_system(name: str, value: str | int) -> sql.Composed:
-    return sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value))
-
-
 def preload_statement(libraries: Sequence[str]) -> sql.Composed:
     """ALTER SYSTEM SET shared_preload_libraries = 'a', 'b': one literal per library. A single
     'a, b' literal would be written as the one quoted name "a, b" (the setting quotes each list
     element), and the server would not start after the restart."""
-    unique = list(dict.fromkeys(lib for lib in libraries if lib))
-    return sql.SQL("ALTER SYSTEM SET {} = {}").format(
-        sql.Identifier("shared_preload_libraries"),
-        sql.SQL(", ").join(sql.Literal(lib) for lib in unique),
-    )
+    return alter_system("shared_preload_libraries", list(dict.fromkeys(x for x in libraries if x)))
 
 
 def _settings(conn: psycopg.Connection[Any], names: list[str]) -> dict[str, dict[str, Any]]:
@@ -702,7 +687,7 @@ def enable(
             pass
     new_ms = wanted_ms if wanted_ms is not None else (1000 if old_ms < 0 else old_ms)
     if new_ms != old_ms:
-        steps.append(_alter_system("log_min_duration_statement", new_ms))
+        steps.append(alter_system("log_min_duration_statement", new_ms))
         changes.append(
             SettingChange(
                 "log_min_duration_statement",
@@ -731,7 +716,7 @@ def enable(
             "log_statement; SELECT pg_reload_conf()"
         )
         if statement["setting"] != "all":
-            steps.append(_alter_system("log_statement", "all"))
+            steps.append(alter_system("log_statement", "all"))
             changes.append(
                 SettingChange(
                     "log_statement",

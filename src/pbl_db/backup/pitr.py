@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
 from pbl_db import queries
 from pbl_db.backup import repo
 from pbl_db.backup.tools import check, child_env, find_tool, run_subprocess
 from pbl_db.connection import Target, connect, parse_conninfo
 from pbl_db.errors import ConfigError, OperationFailed, RefusedError
+from pbl_db.server_settings import SettingChange, alter_system
 
 BASE_META = "pbl-base.json"
 _ARCHIVE_DIR = re.compile(r"^f=(.+?)/%f;")
@@ -71,14 +71,6 @@ def archive_dir_of(command: str) -> str | None:
     return shlex.split(match.group(1))[0].replace("%%", "%") if match else None
 
 
-@dataclass(frozen=True)
-class SettingChange:
-    name: str
-    old: str
-    new: str
-    needs_restart: bool
-
-
 def enable(target: Target, archive_dir: str) -> list[SettingChange]:
     """ALTER SYSTEM the archiving settings and reload; say which wait for a restart."""
     wanted = {
@@ -96,11 +88,7 @@ def enable(target: Target, archive_dir: str) -> list[SettingChange]:
             if (name, current) in (("wal_level", "logical"), ("archive_mode", "always")):
                 continue  # logical includes replica
             try:
-                conn.execute(
-                    sql.SQL("ALTER SYSTEM SET {} = {}").format(
-                        sql.Identifier(name), sql.Literal(value)
-                    )
-                )
+                conn.execute(alter_system(name, value))
             except psycopg.errors.InsufficientPrivilege:
                 raise RefusedError(
                     "ALTER SYSTEM needs a superuser", "connect as a superuser to enable archiving"

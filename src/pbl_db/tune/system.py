@@ -19,12 +19,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import psycopg
-from psycopg import sql
 from psycopg.rows import dict_row
 
 from pbl_db import queries
 from pbl_db.connection import Target, connect
 from pbl_db.errors import BusyError, ConfigError, OperationFailed, RefusedError
+from pbl_db.server_settings import alter_system, same_entry
 from pbl_db.tune import recommend
 from pbl_db.tune.recommend import Inputs, Recommendation
 
@@ -343,61 +343,6 @@ def show(target: Target, request: Request) -> Report:
 # --- changing the server ------------------------------------------------------------------
 
 
-# Settings whose list elements the server quotes one by one (GUC_LIST_QUOTE): given the single
-# literal 'a, b', ALTER SYSTEM writes the one element "a, b" (a library that does not exist,
-# and the server does not start). Their values are written one literal per element.
-LIST_SETTINGS = frozenset(
-    {
-        "local_preload_libraries",
-        "search_path",
-        "session_preload_libraries",
-        "shared_preload_libraries",
-        "temp_tablespaces",
-    }
-)
-
-
-def list_elements(value: str) -> list[str]:
-    """'"$user", public' -> ['$user', 'public']: a list setting's elements, double quotes
-    ("" inside) removed, as the server splits them."""
-    elements: list[str] = []
-    current: list[str] = []
-    quoted = False
-    i = 0
-    while i < len(value):
-        char = value[i]
-        if char == '"':
-            if quoted and value[i + 1 : i + 2] == '"':
-                current.append('"')
-                i += 1
-            else:
-                quoted = not quoted
-        elif char == "," and not quoted:
-            elements.append("".join(current).strip())
-            current = []
-        else:
-            current.append(char)
-        i += 1
-    elements.append("".join(current).strip())
-    return [e for e in elements if e]
-
-
-def same_entry(name: str, left: str | None, right: str | None) -> bool:
-    """Do two postgresql.auto.conf values of a setting mean the same (list settings by element)?"""
-    if left is None or right is None or name not in LIST_SETTINGS:
-        return left == right
-    return list_elements(left) == list_elements(right)
-
-
-def _statement(name: str, value: str | None) -> sql.Composed:
-    if value is None:
-        return sql.SQL("ALTER SYSTEM RESET {}").format(sql.Identifier(name))
-    if name in LIST_SETTINGS and list_elements(value):
-        literals = sql.SQL(", ").join(sql.Literal(e) for e in list_elements(value))
-        return sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), literals)
-    return sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value))
-
-
 def _names(names: Sequence[str], limit: int = 4) -> str:
     shown = ", ".join(names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
@@ -480,7 +425,7 @@ def _write(conn: Conn, steps: Sequence[Step], undo: dict[str, str | None]) -> No
     done: list[str] = []
     for step in steps:
         try:
-            conn.execute(_statement(step.name, step.value))
+            conn.execute(alter_system(step.name, step.value))
         except psycopg.Error as exc:
             restored = _undo(conn, done, undo)
             if isinstance(exc, psycopg.errors.InsufficientPrivilege):
@@ -500,7 +445,7 @@ def _undo(conn: Conn, done: Sequence[str], undo: dict[str, str | None]) -> str:
     """Restore postgresql.auto.conf entries written in this run, newest first, before any reload."""
     for name in reversed(done):
         try:
-            conn.execute(_statement(name, undo[name]))
+            conn.execute(alter_system(name, undo[name]))
         except psycopg.Error as exc:
             raise OperationFailed(
                 f"could not restore {name} in {AUTO_CONF} after a rejected value: "
@@ -585,7 +530,7 @@ def apply(
                     r.recommended,
                     r.current,
                     r.restart_required,
-                    _statement(r.name, r.recommended).as_string(conn),
+                    alter_system(r.name, r.recommended).as_string(conn),
                 )
                 for r in chosen
             ],
@@ -707,7 +652,7 @@ def revert(
                 s["previous_value"] if s["was_set"] else None,
                 str((infos.get(s["name"]) or {}).get("current")) if s["name"] in infos else None,
                 (infos.get(s["name"]) or {}).get("context") == "postmaster",
-                _statement(s["name"], s["previous_value"] if s["was_set"] else None).as_string(
+                alter_system(s["name"], s["previous_value"] if s["was_set"] else None).as_string(
                     conn
                 ),
             )
