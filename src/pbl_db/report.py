@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pbl_db import __version__, queries
 from pbl_db.errors import PblError
+from pbl_db.health.model import human_bytes
 
 if TYPE_CHECKING:
     import psycopg
@@ -129,16 +130,8 @@ def _record(conn: psycopg.Connection[Any], data: ReportData) -> str:
 # ---- rendering ------------------------------------------------------------------------------
 
 
-def human_bytes(value: float | None) -> str:
-    if value is None:
-        return "-"
-    sign = "-" if value < 0 else ""
-    value = abs(value)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if value < 1024 or unit == "TB":
-            return f"{sign}{value:.0f} {unit}" if unit == "B" else f"{sign}{value:.1f} {unit}"
-        value /= 1024
-    return f"{value}"
+def _size(value: float | None) -> str:
+    return human_bytes(value, sep=" ")
 
 
 def _e(value: object) -> str:
@@ -152,7 +145,7 @@ def _growth(value: int | None) -> str:
         return "0"
     css = "grow" if value > 0 else "shrink"
     sign = "+" if value > 0 else ""
-    return f'<span class="{css}">{sign}{_e(human_bytes(value))}</span>'
+    return f'<span class="{css}">{sign}{_e(_size(value))}</span>'
 
 
 def _bars(items: list[tuple[str, int]]) -> str:
@@ -168,7 +161,7 @@ def _bars(items: list[tuple[str, int]]) -> str:
         rows.append(
             f'<text x="0" y="{y + 13}">{_e(label[:48])}</text>'
             f'<rect x="{label_w}" y="{y + 3}" width="{w}" height="{row_h - 6}" fill="#0969da"/>'
-            f'<text x="{label_w + w + 6}" y="{y + 13}">{_e(human_bytes(value))}</text>'
+            f'<text x="{label_w + w + 6}" y="{y + 13}">{_e(_size(value))}</text>'
         )
     height = row_h * len(items)
     return (
@@ -236,8 +229,8 @@ def _query_cell(text: str, limit: int = 240) -> str:
 def _tables_section(data: ReportData) -> str:
     rows = "".join(
         f"<tr><td>{_e(t['schema'])}.{_e(t['table'])}</td>"
-        f'<td class="num">{_e(human_bytes(t["total_bytes"]))}</td>'
-        f'<td class="num">{_e(human_bytes(t["index_bytes"]))}</td>'
+        f'<td class="num">{_e(_size(t["total_bytes"]))}</td>'
+        f'<td class="num">{_e(_size(t["index_bytes"]))}</td>'
         f'<td class="num">{int(t.get("rows_estimate") or 0):,}</td>'
         f'<td class="num">{int(t.get("dead_tuples") or 0):,}</td>'
         f'<td class="num">{_growth(t.get("growth_bytes")) if data.previous_at else "-"}</td></tr>'
@@ -255,7 +248,7 @@ def _tables_section(data: ReportData) -> str:
 def _indexes_section(data: ReportData) -> str:
     rows = "".join(
         f"<tr><td>{_e(i['schema'])}.{_e(i['index'])}</td><td>{_e(i['table'])}</td>"
-        f'<td class="num">{_e(human_bytes(i["bytes"]))}</td>'
+        f'<td class="num">{_e(_size(i["bytes"]))}</td>'
         f'<td class="num">{int(i.get("scans") or 0):,}</td>'
         f"<td>{'invalid' if not i.get('valid', True) else ('unused' if i.get('unused') else '')}"
         f"{(' duplicate of ' + _e(i['duplicate_of'])) if i.get('duplicate_of') else ''}</td>"
@@ -277,7 +270,7 @@ def _growth_section(data: ReportData) -> str:
     else:
         delta = data.database_bytes - data.previous_database_bytes
         text = (
-            f"database {human_bytes(data.database_bytes)}, {_growth_text(delta)} since the "
+            f"database {_size(data.database_bytes)}, {_growth_text(delta)} since the "
             f"previous report of {data.previous_at:%Y-%m-%d %H:%M %Z}"
         )
     return (
@@ -287,7 +280,7 @@ def _growth_section(data: ReportData) -> str:
 
 
 def _growth_text(delta: int) -> str:
-    return f"+{human_bytes(delta)}" if delta >= 0 else human_bytes(delta)
+    return f"+{_size(delta)}" if delta >= 0 else _size(delta)
 
 
 def render_html(data: ReportData) -> str:
@@ -306,7 +299,7 @@ def render_html(data: ReportData) -> str:
     )
     meta = (
         f"{data.database} on PostgreSQL {data.server_version}, "
-        f"{human_bytes(data.database_bytes)}, generated {data.generated_at:%Y-%m-%d %H:%M:%S %Z}"
+        f"{_size(data.database_bytes)}, generated {data.generated_at:%Y-%m-%d %H:%M:%S %Z}"
     )
     return template.substitute(
         title=_e(f"pbl report: {data.database}"),

@@ -191,9 +191,8 @@ def _fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
     if unit == "B":
-        for suffix in ("B", "kB", "MB", "GB", "TB"):
-            if value < 1024 or suffix == "TB":
-                return f"{value:.0f}{suffix}" if suffix == "B" else f"{value:.1f}{suffix}"
-            value /= 1024
+        from pbl_db.health.model import human_bytes
+
+        return human_bytes(value)
     text = f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}"
     return text + ("" if unit in ("count", "") else (" months" if unit == "months" else unit))

@@ -119,3 +119,17 @@ def parse_limit(text: str | float | int, unit: str) -> float:
         f"bad threshold {text!r}: unit {suffix!r} does not fit a value in {unit}",
         "use e.g. 90% for percentages, 60s or 5min for durations, 1GB for sizes",
     )
+
+
+def human_bytes(value: float | None, sep: str = "") -> str:
+    """1536 -> '1.5kB' (sep=" " gives '1.5 kB'), binary steps, sign kept; None -> '-'."""
+    if value is None:
+        return "-"
+    sign = "-" if value < 0 else ""
+    value = abs(value)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            number = f"{value:.0f}" if unit == "B" else f"{value:.1f}"
+            return f"{sign}{number}{sep}{unit}"
+        value /= 1024
+    raise AssertionError("unreachable: the loop returns at TB")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from pbl_db import queries
 from pbl_db.errors import PblError
 from pbl_db.health.config import Settings
-from pbl_db.health.model import Check, Status
+from pbl_db.health.model import Check, Status, human_bytes
 
 if TYPE_CHECKING:
     import psycopg
@@ -136,14 +136,6 @@ def _seconds(value: float) -> str:
     if value < 7200:
         return f"{value / 60:.1f}min"
     return f"{value / 3600:.1f}h"
-
-
-def _bytes(value: float) -> str:
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if abs(value) < 1024 or unit == "TB":
-            return f"{value:.0f}{unit}" if unit == "B" else f"{value:.1f}{unit}"
-        value /= 1024
-    return f"{value}"
 
 
 def check_connection(snap: dict[str, Any], s: Settings, conn: Any, _m: Path | None) -> Check:
@@ -330,7 +322,8 @@ def check_bloat(snap: dict[str, Any], s: Settings, conn: Any, _m: Path | None) -
         "bloat",
         s,
         b["bloat_bytes"],
-        f"{b['table']}: ~{_bytes(b['bloat_bytes'])} of {_bytes(b['bytes'])} estimated bloat",
+        f"{b['table']}: ~{human_bytes(b['bloat_bytes'])} of {human_bytes(b['bytes'])} "
+        "estimated bloat",
         hint="an estimate from pg_stats: confirm with pgstattuple, reclaim with pg_repack",
         details=b,
     )
@@ -453,7 +446,7 @@ def check_replication_slots(snap: dict[str, Any], s: Settings, conn: Any, _m: Pa
         "replication_slots",
         s,
         held,
-        f"{len(slots)} inactive slots; {worst['name']} holds {_bytes(held)} of WAL",
+        f"{len(slots)} inactive slots; {worst['name']} holds {human_bytes(held)} of WAL",
         hint="an inactive slot keeps WAL forever: reconnect its consumer or "
         "pg_drop_replication_slot() it",
         details={"slots": slots},
@@ -462,7 +455,7 @@ def check_replication_slots(snap: dict[str, Any], s: Settings, conn: Any, _m: Pa
 
 def check_database_size(snap: dict[str, Any], s: Settings, conn: Any, _m: Path | None) -> Check:
     size = snap["database_size"]
-    return _limit("database_size", s, size, f"{_bytes(size)}")
+    return _limit("database_size", s, size, f"{human_bytes(size)}")
 
 
 def check_migrations(snap: dict[str, Any], s: Settings, conn: Any, mdir: Path | None) -> Check:
