@@ -18,8 +18,6 @@ import datetime as dt
 import hashlib
 import ipaddress
 import json
-import os
-import secrets
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from pbl_db import __version__, queries
 from pbl_db.crypto.fields import decrypt_row, fields_of
 from pbl_db.errors import BusyError, ConfigError, OperationFailed, RefusedError
+from pbl_db.files import write_private
 
 if TYPE_CHECKING:
     import psycopg
@@ -491,18 +490,7 @@ def write_export(document: Mapping[str, Any], path: Path) -> None:
         raise ConfigError(
             f"directory {path.parent} does not exist", "create it or pick another --out"
         )
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(document, handle, indent=2, ensure_ascii=False)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_private(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
 
 
 def _holds(

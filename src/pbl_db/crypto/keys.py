@@ -22,6 +22,7 @@ from typing import Any
 from pbl_db.connection import is_production
 from pbl_db.crypto.cipher import KEY_BYTES, KEY_ID, KeyRing
 from pbl_db.errors import ConfigError, RefusedError
+from pbl_db.files import write_private
 
 # The development seed key: public by design (docs/crypto.md), so seeded demo data can be
 # decrypted anywhere. pbl refuses it when PBL_ENV=production.
@@ -136,17 +137,7 @@ def write_key_file(path: Path, keys: Mapping[str, bytes], active: str) -> None:
     payload = json.dumps(
         {"active": active, "keys": {kid: encode_key(k) for kid, k in keys.items()}}, indent=2
     )
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(payload + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_private(path, payload + "\n")
 
 
 def load_keyring(
