@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from pbl_db.cli.common import DatabaseUrl, Json, SqlDir
+
+if TYPE_CHECKING:
+    from pbl_db.health import Report
+    from pbl_db.health.config import Settings
 
 
 class Format(StrEnum):
@@ -119,11 +123,10 @@ def health(
     return 1 if report.status in failing else 0
 
 
-def _list(settings: object, as_json: bool) -> int:
+def _list(settings: Settings, as_json: bool) -> int:
     from pbl_db.cli.common import render
-    from pbl_db.health.config import DEFAULTS, Settings
+    from pbl_db.health.config import DEFAULTS
 
-    assert isinstance(settings, Settings)
     rows = []
     for check_id, (_, what) in DEFAULTS.items():
         th = settings.threshold(check_id)
@@ -154,15 +157,12 @@ def _list(settings: object, as_json: bool) -> int:
 _STYLE = {"OK": "green", "WARN": "yellow", "CRIT": "bold red", "UNKNOWN": "magenta", "SKIP": "dim"}
 
 
-def _table(report: object) -> None:
+def _table(report: Report) -> None:
     import sys
 
     from rich.console import Console
     from rich.table import Table
 
-    from pbl_db.health import Report
-
-    assert isinstance(report, Report)
     table = Table(title=f"pbl health: {report.status.name} ({report.seconds * 1000:.0f} ms)")
     for header in ("check", "status", "value", "warn / crit", "summary"):
         table.add_column(header)
