@@ -9,7 +9,7 @@ MIGRATIONS := sql/migrations
 #   prefer-bigint-over-int: spec INTEGER columns hold bounded values (scores, counters), not ids
 SQUAWK_EXCLUDE := require-lock-timeout,require-statement-timeout,prefer-text-field,prefer-bigint-over-int
 # rollbacks drop what their migration made: that is their job
-SQUAWK_ROLLBACK_EXCLUDE := $(SQUAWK_EXCLUDE),ban-drop-table,ban-drop-column,ban-drop-database,ban-drop-not-null,ban-drop-function,ban-drop-constraint
+SQUAWK_ROLLBACK_EXCLUDE := $(SQUAWK_EXCLUDE),ban-drop-table,ban-drop-column,ban-drop-database,ban-drop-not-null,ban-drop-function,ban-drop-constraint,ban-drop-view
 
 .PHONY: install install-dev run test lint lint-sql bench clean
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -225,8 +226,37 @@ def writer_wal(admin: psycopg.Connection, has_pgss: bool) -> int:
     return int(row[0]) if row else 0
 
 
+WALDUMP = os.environ.get("PBL_BENCH_WALDUMP") == "1"  # print pg_waldump --stats per pbl phase
+
+
+def waldump(pg: PgServer | None, start: str, end: str) -> None:
+    """What the WAL between two positions is made of, by record type (pg_waldump --stats)."""
+    if not WALDUMP or pg is None or pg.bindir is None or pg.data_dir is None:
+        return
+    proc = subprocess.run(
+        [str(pg.bindir / "pg_waldump"), "--stats=record", "-s", start, "-e", end,
+         "-p", str(pg.data_dir / "pg_wal")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    rows = [line for line in proc.stdout.splitlines() if line.strip()]
+
+    def combined(line: str) -> int:
+        sizes = re.findall(r"(\d+)\s+\(\s*[\d.]+\)", line)
+        return -int(sizes[-1]) if sizes else 0
+
+    body = sorted((r for r in rows[3:] if not r.lstrip().startswith(("-", "Total"))), key=combined)
+    print("\n".join(["    " + line for line in (rows[:2] + body[:12] + rows[-1:])]), flush=True)
+    if proc.returncode:
+        print(f"    pg_waldump: {proc.stderr.strip()[:300]}", flush=True)
+
+
 def measure(
-    admin: psycopg.Connection, url: str, name: str, has_pgss: bool, work: Callable[[], str]
+    admin: psycopg.Connection,
+    url: str,
+    name: str,
+    has_pgss: bool,
+    work: Callable[[], str],
+    pg: PgServer | None = None,
 ) -> Phase:
     admin.execute("CHECKPOINT")
     if has_pgss:
@@ -239,6 +269,7 @@ def measure(
         after = lsn(admin)
         time.sleep(0.2)
     raw = wal_between(admin, before, after)
+    waldump(pg, before, after)
     own = writer_wal(admin, has_pgss)
     if writer.errors:
         detail = f"{detail}; writer errors: {writer.errors[:3]}"
@@ -289,7 +320,13 @@ def pbl_run(url: str, report: dict[str, object], options: list[str]) -> str:
     r = out["report"]
     return (
         f"{sum(r['removed'].values()):,} rows: {len(r['dropped'])} partitions dropped "
-        f"({r['rows_in_removed_partitions']:,} rows), {r['rows_deleted']:,} rows deleted"
+        f"({r['rows_in_removed_partitions']:,} rows), "
+        + (
+            f"{len(r['rewritten'])} rewritten ({r['rows_in_rewrites']:,} rows), "
+            if r.get("rewritten")
+            else ""
+        )
+        + f"{r['rows_deleted']:,} rows deleted"
         + (f", {sum(r['waiting'].values()):,} waiting" if r["waiting"] else "")
     )
 
@@ -357,6 +394,7 @@ def scenario(pg: PgServer, admin: psycopg.Connection, name: str, has_pgss: bool)
             f"pbl retention run {' '.join(options)}".strip(),
             has_pgss,
             lambda url=url, report=report, options=options: pbl_run(url, report, options),
+            pg,
         )
         vac = measure(
             admin,
@@ -364,6 +402,7 @@ def scenario(pg: PgServer, admin: psycopg.Connection, name: str, has_pgss: bool)
             "  + VACUUM of thinned",
             has_pgss,
             lambda url=url, report=report: vacuum_thinned(url, report),
+            pg,
         )
         phases += [run, vac]
         both_wal, both_seconds = run.wal + vac.wal, run.seconds + vac.seconds

@@ -3,7 +3,8 @@
 The run is planned first (exact counts per table and policy, which partitions go whole), so the
 operator sees it before anything changes, then executed in short transactions: a whole monthly
 partition is dropped (or detached) when every row in it is past retention_until and none is under
-legal hold; other expired rows go in batches through pbl_purge_expired_audit_logs(); soft-deleted
+legal hold; a past month that loses most of its rows is rebuilt from the rows it keeps (a
+rewrite); other expired rows go in batches through pbl_purge_expired_audit_logs(); soft-deleted
 applications, users and devices past the grace period are deleted unless held or referenced.
 Every step is its own transaction, so a killed run loses at most one batch and a rerun plans
 again from what is left.
@@ -34,6 +35,11 @@ DEFAULT_BATCH_SIZE = 5000
 # whole partitions removed per transaction: fewer commits; audit_logs is held exclusively only
 # for the DROPs themselves (a few ms each), after every check in the group is done
 WHOLE_PER_TRANSACTION = 8
+# how a partition that keeps some rows loses its expired ones: auto rewrites a past month when
+# at least REWRITE_SHARE of its rows go (copying the few that stay writes far less WAL than
+# deleting the many, and leaves nothing for VACUUM), and deletes in batches otherwise
+THIN_METHODS = ("auto", "delete", "rewrite")
+REWRITE_SHARE = 0.5
 DEFAULT_GRACE = "30d"
 SOFT_DELETE_TABLES = ("applications", "users", "devices")
 SYSTEM_TENANT_ID = uuid.uuid5(uuid.NAMESPACE_URL, "https://pbl/system-tenant")
@@ -180,7 +186,7 @@ class PartitionPlan:
     expired: int  # past retention_until
     held: int  # of those, under legal hold (kept)
     newest_retention_until: datetime | None
-    action: str  # drop | detach | purge | wait | keep
+    action: str  # drop | detach | rewrite | purge | wait | keep
     expired_by_regulation: dict[str, int] = field(default_factory=dict)
     held_by_regulation: dict[str, int] = field(default_factory=dict)
 
@@ -209,6 +215,7 @@ class RunPlan:
     keep_tables: bool
     note_removals: bool  # pbl_audit_note_partition_removal() exists
     max_delay_seconds: float = 0.0
+    thin: str = "auto"
     partitions: list[PartitionPlan] = field(default_factory=list)
     soft_deleted: list[SoftDeletePlan] = field(default_factory=list)
 
@@ -221,12 +228,18 @@ class RunPlan:
         return [p for p in self.partitions if p.action == "purge"]
 
     @property
+    def rewrites(self) -> list[PartitionPlan]:
+        return [p for p in self.partitions if p.action == "rewrite"]
+
+    @property
     def waiting(self) -> list[PartitionPlan]:
         return [p for p in self.partitions if p.action == "wait"]
 
     def total_work(self) -> int:
         """Rows the run expects to remove."""
-        audit = sum(p.rows for p in self.whole) + sum(p.removable for p in self.partial)
+        audit = sum(p.rows for p in self.whole) + sum(
+            p.removable for p in self.partial + self.rewrites
+        )
         return audit + sum(s.to_purge for s in self.soft_deleted)
 
     def counts(self) -> list[dict[str, Any]]:
@@ -240,19 +253,24 @@ class RunPlan:
                 p.expired_by_regulation.get(regulation, 0) - p.held_by_regulation.get(regulation, 0)
                 for p in self.partial
             )
+            rewritten = sum(
+                p.expired_by_regulation.get(regulation, 0) - p.held_by_regulation.get(regulation, 0)
+                for p in self.rewrites
+            )
             held = sum(p.held_by_regulation.get(regulation, 0) for p in self.partitions)
             waiting = sum(p.expired_by_regulation.get(regulation, 0) for p in self.waiting)
             out.append(
                 {
                     "table": "audit_logs",
                     "regulation": regulation,
-                    "due": whole + rows + held + waiting,
+                    "due": whole + rewritten + rows + held + waiting,
                     "held": held,
                     "referenced": 0,
                     "waiting": waiting,
                     "in_whole_partitions": whole,
+                    "in_rewrites": rewritten,
                     "row_deletes": rows,
-                    "to_remove": whole + rows,
+                    "to_remove": whole + rewritten + rows,
                 }
             )
         for s in self.soft_deleted:
@@ -265,6 +283,7 @@ class RunPlan:
                     "referenced": s.referenced,
                     "waiting": 0,
                     "in_whole_partitions": 0,
+                    "in_rewrites": 0,
                     "row_deletes": s.to_purge,
                     "to_remove": s.to_purge,
                 }
@@ -278,6 +297,7 @@ class RunPlan:
             "grace_seconds": self.grace_seconds,
             "max_delay_seconds": self.max_delay_seconds,
             "keep_tables": self.keep_tables,
+            "thin": self.thin,
             "counts": self.counts(),
             "partitions": [
                 {
@@ -303,16 +323,25 @@ def plan(
     grace: timedelta = timedelta(days=30),
     keep_tables: bool = False,
     max_delay: timedelta = timedelta(0),
+    thin: str = "auto",
 ) -> RunPlan:
     """What a run would do now: one read-only scan of every audit_logs partition (exact counts)
     and counts of soft-deleted rows past the grace period.
 
     max_delay: how long an expired row may stay past its retention_until so that its month goes
     as a whole (no hold in it, and every row in it expired by then) instead of row by row now;
-    such partitions are planned as "wait". 0 (the default) deletes every expired row now."""
+    such partitions are planned as "wait". 0 (the default) deletes every expired row now.
+    thin: how a month that keeps some rows loses its expired ones: "rewrite" (a past month is
+    rebuilt from the rows it keeps), "delete" (batches through the purge function) or "auto"
+    (rewrite when at least REWRITE_SHARE of its rows go). Never rewrites with keep_tables, the
+    default partition or a month not yet over."""
+    if thin not in THIN_METHODS:
+        raise ConfigError(f"--thin {thin!r} is not one of {', '.join(THIN_METHODS)}")
     require_rls_bypass(conn, "pbl retention run")
     now = _now(conn)
     note = conn.execute(queries.load("get_partition_removal_note")).fetchone()
+    rewrite = conn.execute(queries.load("get_partition_rewrite_function")).fetchone()
+    can_rewrite = bool(rewrite and rewrite[0]) and not keep_tables and thin != "delete"
     result = RunPlan(
         now=now,
         cutoff=now - grace,
@@ -320,6 +349,7 @@ def plan(
         keep_tables=keep_tables,
         note_removals=bool(note and note[0]),
         max_delay_seconds=max_delay.total_seconds(),
+        thin=thin,
     )
     keys = partitions.policy_keys(conn)
     held = partitions.held_applications(conn)
@@ -357,6 +387,15 @@ def plan(
                 and newest - oldest <= max_delay
             ):
                 action = "wait"  # the whole month goes by then: no row deletes now
+            elif (
+                can_rewrite
+                and not part["is_default"]
+                and part["range_from"] is not None
+                and part["range_to"] is not None
+                and part["range_to"] <= now
+                and (thin == "rewrite" or expired - expired_held >= REWRITE_SHARE * rows)
+            ):
+                action = "rewrite"
         else:
             action = "keep"
         result.partitions.append(
@@ -405,6 +444,11 @@ class RunReport:
     removed: dict[str, int] = field(default_factory=dict)  # audit rows per policy
     rows_in_removed_partitions: int = 0
     rows_deleted: int = 0  # audit rows deleted through pbl_purge_expired_audit_logs()
+    rewritten: list[str] = field(default_factory=list)  # partitions rebuilt from kept rows
+    rows_in_rewrites: int = 0  # audit rows those rewrites removed
+    # planned rewrites thinned row by row instead: name -> busy (locks not had in time) or
+    # refused (by the database: malformed chain hashes, the month no longer past)
+    not_rewritten: dict[str, str] = field(default_factory=dict)
     held: dict[str, int] = field(default_factory=dict)  # expired audit rows kept under hold
     waiting: dict[str, int] = field(default_factory=dict)  # expired, left for a whole drop
     soft_deleted: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -434,9 +478,40 @@ def execute(
     attempts: int = partitions.LOCK_ATTEMPTS,
     on_progress: ProgressSink | None = None,
 ) -> RunReport:
-    """Carry out the_plan: whole partitions first (cheapest per row), then row deletes in the
-    partitions that keep some rows, then soft-deleted rows; stop cleanly at max_runtime; at the
-    end write one audit event (event_type retention.run) with the counts."""
+    """Carry out the_plan: whole partitions first (cheapest per row), then rewrites, then row
+    deletes in the partitions that keep some rows, then soft-deleted rows; stop cleanly at
+    max_runtime; at the end write one audit event (event_type retention.run) with the counts.
+    Every transaction runs under READ COMMITTED whatever the session's default: each step locks
+    first and then reads, which protects what it reads only if every statement sees what
+    committed before it."""
+    import psycopg
+
+    previous = conn.isolation_level
+    conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
+    try:
+        return _execute(
+            conn,
+            the_plan,
+            batch_size=batch_size,
+            max_runtime=max_runtime,
+            lock_timeout=lock_timeout,
+            attempts=attempts,
+            on_progress=on_progress,
+        )
+    finally:
+        conn.isolation_level = previous
+
+
+def _execute(
+    conn: psycopg.Connection[Any],
+    the_plan: RunPlan,
+    *,
+    batch_size: int,
+    max_runtime: timedelta | None,
+    lock_timeout: str,
+    attempts: int,
+    on_progress: ProgressSink | None,
+) -> RunReport:
     from pbl_db.errors import BusyError
 
     if batch_size < 1:
@@ -491,6 +566,33 @@ def execute(
                 n = sum(removal.by_regulation.values())
                 report.rows_in_removed_partitions += n
                 done += n
+            progress(done, total)
+        for part in the_plan.rewrites:
+            if out_of_time():
+                break
+            try:
+                outcome = partitions.with_lock_retry(
+                    conn,
+                    functools.partial(_rewrite, conn, part, attempts),
+                    what=f"rewriting {part.name}",
+                    lock_timeout=lock_timeout,
+                    attempts=attempts,
+                )
+            except BusyError:  # the swap's locks were not had in time: remove the rows anyway
+                report.not_rewritten[part.name] = "busy"
+                purge.append(part)
+                continue
+            if outcome is None:  # refused (malformed chain hashes, the month changed)
+                report.not_rewritten[part.name] = "refused"
+                purge.append(part)
+                continue
+            if not outcome:  # nothing was left to remove
+                continue
+            report.rewritten.append(part.name)
+            removed = sum(outcome.values())
+            add(report.removed, outcome)
+            report.rows_in_rewrites += removed
+            done += removed
             progress(done, total)
         for part in purge:
             if report.stopped:
@@ -613,7 +715,7 @@ def _remove_whole(
     drop (or detach) them one after the other. The exclusive lock on audit_logs that DROP needs
     is taken only after every check, and held only for the DDL and the commit. A partition that
     fails the check is left (by_regulation None): the caller thins it row by row instead."""
-    from psycopg import sql
+    from psycopg import errors, sql
 
     conn.execute(queries.load("lock_retention_holds"))
     held = partitions.held_applications(conn)
@@ -623,10 +725,29 @@ def _remove_whole(
     for part in group:
         ident = partitions.ident(part.name)
         conn.execute(partitions.query("lock_retention_partition", partition=ident))
-        row = conn.execute(
-            partitions.query("count_retention_partition_check", partition=ident), {"held": held}
-        ).fetchone()
-        rows, blocking = (int(row[0]), int(row[1])) if row else (0, 1)
+        if the_plan.note_removals:
+            # the ledger function checks (every row expired, none held) as it notes: one scan
+            try:
+                with conn.transaction():
+                    noted = conn.execute(
+                        queries.load("note_partition_removal"),
+                        {"partition": f"public.{part.name}"},
+                    ).fetchone()
+            except errors.ObjectNotInPrerequisiteState:
+                results.append(_Removal(part))
+                continue
+            rows, blocking = int(noted[0]) if noted else -1, 0
+            if rows != part.rows or rows == 0:  # rows came or went, or are not chained: count
+                row = conn.execute(
+                    partitions.query("count_partition_rows", partition=ident)
+                ).fetchone()
+                rows = int(row[0]) if row else 0
+        else:
+            row = conn.execute(
+                partitions.query("count_retention_partition_check", partition=ident),
+                {"held": held},
+            ).fetchone()
+            rows, blocking = (int(row[0]), int(row[1])) if row else (0, 1)
         removable = blocking == 0 and partitions.whole_partition_removable(
             rows=rows,
             expired=rows,
@@ -642,10 +763,6 @@ def _remove_whole(
         if rows != part.rows:  # rows came or went since the plan: count them again
             counts = partitions.partition_counts(conn, part.name, keys, held)
             by_regulation = {c.regulation: c.rows for c in counts if c.rows}
-        if the_plan.note_removals:
-            conn.execute(
-                queries.load("note_partition_removal"), {"partition": f"public.{part.name}"}
-            )
         results.append(_Removal(part, by_regulation))
     going = [r for r in results if r.by_regulation is not None]
     # every other lock DROP needs first (waiting, if at all, for readers of old months and of
@@ -671,6 +788,80 @@ def _remove_whole(
             )
         )
     return results
+
+
+def _rewrite(
+    conn: psycopg.Connection[Any], part: PartitionPlan, attempts: int
+) -> dict[str, int] | None:
+    """In the caller's transaction: rebuild one past month from the rows it keeps, in two
+    database functions (0019). prepare copies the kept rows into a new table and readies it
+    (indexes, a bounds CHECK) under a SHARE lock on the partition only, keys adds and validates
+    the foreign keys (as the caller, who sees every tenant's rows); swap
+    checks the holds and the rows again, notes the removed rows in the audit ledger and puts
+    the new table in the old one's place, taking audit_logs last and only for the DDL and the
+    commit. The swap alone is retried on a lock timeout (the copy is kept), up to attempts
+    times, then BusyError. Returns the removed rows per policy; {} when nothing was left to
+    remove; None when the database refused (the caller thins the month row by row instead). A
+    refusal or a BusyError changes nothing."""
+    from psycopg import errors
+
+    new_name = f"{part.name[:54]}_rewrite"
+    try:
+        with conn.transaction():  # a savepoint: a refusal is undone, the caller's locks kept
+            row = conn.execute(
+                queries.load("rewrite_retention_partition"),
+                {"partition": f"public.{part.name}", "new_table": new_name},
+            ).fetchone()
+            assert row is not None
+            kept, removed, by_regulation = int(row[0]), int(row[1]), dict(row[2] or {})
+            if removed == 0:
+                raise _NothingToRemove
+            conn.execute(queries.load("add_rewrite_partition_keys"), {"new_table": new_name})
+            _swap(conn, part.name, new_name, kept, attempts)
+    except _NothingToRemove:
+        return {}
+    except (
+        errors.DataCorrupted,
+        errors.ObjectNotInPrerequisiteState,
+        errors.InvalidParameterValue,
+        errors.DuplicateTable,
+        errors.CheckViolation,
+        errors.ForeignKeyViolation,  # a role that does not see every tenant's applications
+    ):
+        return None
+    return {str(k): int(v) for k, v in by_regulation.items()}
+
+
+class _NothingToRemove(Exception):
+    """Undoes a prepared rewrite of a month that has nothing left to remove."""
+
+
+def _swap(
+    conn: psycopg.Connection[Any], name: str, new_name: str, kept: int, attempts: int
+) -> None:
+    from psycopg import errors
+
+    from pbl_db.errors import BusyError
+
+    pause = partitions.RETRY_PAUSE
+    for attempt in range(1, attempts + 1):
+        try:
+            with conn.transaction():  # a savepoint: a lock timeout undoes the swap alone
+                conn.execute(
+                    queries.load("swap_retention_partition"),
+                    {"partition": f"public.{name}", "new_table": new_name, "kept": kept},
+                )
+            return
+        except errors.LockNotAvailable:
+            if attempt == attempts:
+                break
+            time.sleep(pause)
+            pause *= 2
+    raise BusyError(
+        f"rewriting {name}: could not get the swap's locks in {attempts} attempts "
+        "(long transactions on audit_logs, applications or tenants hold them)",
+        "retry later, or find the blocking sessions with `pbl inspect locks`",
+    )
 
 
 def _detached_name(conn: psycopg.Connection[Any], name: str) -> str:
@@ -756,6 +947,8 @@ def _describe(report: RunReport) -> str:
         f"removed {sum(report.removed.values())} audit row(s)",
         f"{len(report.dropped)} partition(s) dropped",
     ]
+    if report.rewritten:
+        parts.append(f"{len(report.rewritten)} rewritten")
     if report.detached:
         parts.append(f"{len(report.detached)} detached")
     purged = sum(e.get("purged", 0) for e in report.soft_deleted.values())

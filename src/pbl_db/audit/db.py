@@ -23,6 +23,13 @@ def prepare(conn: psycopg.Connection[Any], what: str) -> None:
     require_rls_bypass(conn, what)
 
 
+def removed_leaves_query(conn: psycopg.Connection[Any], name: str) -> str:
+    """queries/<name>.sql, which reads the rows removed one by one through the view of
+    migration 0019 (purged and rewritten rows); <name>_before_0019.sql where it is missing."""
+    row = conn.execute(queries.load("get_audit_removed_leaves_view")).fetchone()
+    return queries.load(name if row and row[0] else f"{name}_before_0019")
+
+
 def with_content(name: str) -> sql.Composed:
     """A query whose {content} is the ARRAY of the row's content text forms (alias a)."""
     return sql.SQL(queries.load(name)).format(content=sql.SQL(queries.load("audit_chain_content")))

@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 
 from pbl_db import queries
-from pbl_db.audit.db import block_of, prepare, with_content
+from pbl_db.audit.db import block_of, prepare, removed_leaves_query, with_content
 from pbl_db.audit.encoding import SealRecord, format_timestamp, row_encoding, row_hash
 from pbl_db.audit.merkle import PathStep, audit_path, leaf_hash, merkle_root, root_from_path
 from pbl_db.errors import ConfigError, OperationFailed
@@ -102,7 +102,7 @@ def proof(conn: psycopg.Connection[Any], row_id: str) -> Proof:
             "run pbl audit verify",
         )
     leaves = conn.execute(
-        queries.load("list_audit_proof_leaves"),
+        removed_leaves_query(conn, "list_audit_proof_leaves"),
         {
             "tenant_id": tenant,
             "block": str(block),

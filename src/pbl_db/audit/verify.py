@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import psycopg
 
 from pbl_db import queries
-from pbl_db.audit.db import block_of, prepare, with_content
+from pbl_db.audit.db import block_of, prepare, removed_leaves_query, with_content
 from pbl_db.audit.encoding import GENESIS, SealRecord, row_hash, seq_tag
 from pbl_db.audit.merkle import MerkleBuilder, leaf_hash
 from pbl_db.errors import ConfigError
@@ -254,11 +254,10 @@ def _stream_rows(
 def _stream_purged(
     conn: psycopg.Connection[Any], tenant_id: str, from_seq: int
 ) -> Generator[_Item, None, None]:
+    query = removed_leaves_query(conn, "list_audit_chain_purged")
     with conn.cursor(name="pbl_audit_purged") as cur:
         cur.itersize = FETCH
-        cur.execute(
-            queries.load("list_audit_chain_purged"), {"tenant_id": tenant_id, "from_seq": from_seq}
-        )
+        cur.execute(query, {"tenant_id": tenant_id, "from_seq": from_seq})
         for seq, leaf, prev, block in cur:
             yield _Item(seq, leaf, prev, None, block, None, None, None, None)
 

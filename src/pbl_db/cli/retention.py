@@ -124,6 +124,7 @@ def _show_plan(plan: RunPlan, dry_run: bool) -> None:
             ("referenced", "referenced (kept)"),
             ("waiting", "waiting for their month"),
             ("in_whole_partitions", "in whole partitions"),
+            ("in_rewrites", "in rewrites"),
             ("row_deletes", "row deletes"),
         ],
         title="retention run: " + ("what it would do" if dry_run else "what it will do"),
@@ -132,6 +133,11 @@ def _show_plan(plan: RunPlan, dry_run: bool) -> None:
     if plan.whole:
         names = ", ".join(p.name for p in plan.whole)
         say(f"{'would' if dry_run else 'will'} {verb} {len(plan.whole)} partition(s): {names}")
+    if plan.rewrites:
+        say(
+            f"{'would' if dry_run else 'will'} rewrite {len(plan.rewrites)} partition(s) from "
+            f"the rows they keep: {', '.join(p.name for p in plan.rewrites)}"
+        )
     if plan.partial:
         say(
             f"{'would' if dry_run else 'will'} delete expired rows in "
@@ -152,12 +158,22 @@ def _show_report(report: RunReport) -> None:
     typer.echo(
         f"removed {removed} audit row(s) ({report.rows_in_removed_partitions} in "
         f"{len(report.dropped) + len(report.detached)} whole partition(s), "
-        f"{report.rows_deleted} row by row); purged soft-deleted "
+        + (
+            f"{report.rows_in_rewrites} by rewriting {len(report.rewritten)} partition(s), "
+            if report.rewritten
+            else ""
+        )
+        + f"{report.rows_deleted} row by row); purged soft-deleted "
         + ", ".join(f"{t} {n}" for t, n in purged.items())
         + f"; {report.seconds:.1f}s"
     )
     if report.detached:
         typer.echo(f"detached (kept as tables): {', '.join(report.detached)}")
+    if report.not_rewritten:
+        say(
+            "deleted row by row instead of rewriting: "
+            + ", ".join(f"{name} ({why})" for name, why in report.not_rewritten.items())
+        )
     kept = [
         f"{t}: {e['held']} held, {e['referenced']} referenced"
         for t, e in report.soft_deleted.items()
@@ -202,6 +218,15 @@ def run(
             "dropped instead of being deleted row by row now; 0: delete now.",
         ),
     ] = "0",
+    thin: Annotated[
+        str,
+        typer.Option(
+            "--thin",
+            help="How a month that keeps some rows loses its expired ones: rewrite (rebuild a "
+            "past month from the rows it keeps), delete (in batches), or auto: rewrite when at "
+            "least half its rows go.",
+        ),
+    ] = "auto",
     lock_timeout: LockTimeout = "100ms",
     dry_run: DryRun = False,
     database_url: DatabaseUrl = None,
@@ -220,7 +245,9 @@ def run(
     delay = parse_duration(max_delay, "--max-delay")
     limit = parse_duration(max_runtime, "--max-runtime") if max_runtime is not None else None
     with connect(target(database_url)) as conn:
-        the_plan = plan(conn, grace=grace_delta, keep_tables=keep_tables, max_delay=delay)
+        the_plan = plan(
+            conn, grace=grace_delta, keep_tables=keep_tables, max_delay=delay, thin=thin
+        )
         if dry_run:
             if as_json:
                 render({"dry_run": True, "plan": the_plan.as_dict()}, as_json=True)

@@ -1,5 +1,5 @@
--- A tenant's rows removed by the purge path, in chain order from a position, with their hashes.
-SELECT first_seq, leaf_hash, prev_hash, block_number
-FROM audit_chain_removals
-WHERE tenant_id = %(tenant_id)s AND kind = 'purge' AND first_seq >= %(from_seq)s
-ORDER BY first_seq
+-- A tenant's rows removed one by one (purge path, retention rewrites), in chain order from a position, with their hashes.
+SELECT chain_seq, leaf_hash, prev_hash, block_number
+FROM audit_chain_removed_leaves
+WHERE tenant_id = %(tenant_id)s AND range_last >= %(from_seq)s AND chain_seq >= %(from_seq)s
+ORDER BY chain_seq
