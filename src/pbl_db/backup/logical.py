@@ -76,6 +76,8 @@ def _count_in_snapshot(target: Target, snapshot: str) -> tuple[dict[str, int], l
     with connect(target) as conn:
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
+        # no parallel workers: the dump already keeps every core busy
+        conn.execute(queries.load("set_no_parallel_workers"))
         for (name,) in conn.execute(queries.load("list_user_tables")).fetchall():
             count = conn.execute(
                 sql.SQL("SELECT count(*) FROM {}").format(sql.SQL(name))
@@ -150,9 +152,13 @@ def create(
         if options.ring is not None:
             emit(f"encrypting with key {options.ring.active}")
             _encrypt_directory(data, options.ring)
-        for path in repo.data_files(partial):
+        paths = list(repo.data_files(partial))
+        # hashlib releases the GIL on large buffers: two files at a time
+        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+            digests = list(pool.map(repo.sha256_file, paths))
+        for path, digest in zip(paths, digests, strict=True):
             rel = str(path.relative_to(partial))
-            manifest.files[rel] = {"sha256": repo.sha256_file(path), "bytes": path.stat().st_size}
+            manifest.files[rel] = {"sha256": digest, "bytes": path.stat().st_size}
         manifest.size_bytes = sum(f["bytes"] for f in manifest.files.values())
         manifest.finished_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         manifest.seconds = round(time.monotonic() - started, 3)
