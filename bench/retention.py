@@ -437,8 +437,12 @@ def scenario(pg: PgServer, admin: psycopg.Connection, name: str, has_pgss: bool)
     )
     for line in lines:
         print(line)
-    worst = max(p.worst_ms for p in phases)
-    print(f"writer: worst insert {worst:.0f} ms across phases (goal <= 200 ms)\n", flush=True)
+    ours = max(p.worst_ms for p in phases[1:])
+    print(
+        f"writer: worst insert {ours:.0f} ms while pbl ran (goal <= 200 ms); "
+        f"{spec.worst_ms:.0f} ms during the spec's DELETE + VACUUM\n",
+        flush=True,
+    )
     for url in urls.values():
         pg.drop_database(str(psycopg.conninfo.conninfo_to_dict(url)["dbname"]))
     pg.drop_database(src)

@@ -817,6 +817,7 @@ def _rewrite(
             if removed == 0:
                 raise _NothingToRemove
             conn.execute(queries.load("add_rewrite_partition_keys"), {"new_table": new_name})
+            _wait_for_wal_flush(conn)
             _swap(conn, part.name, new_name, kept, attempts)
     except _NothingToRemove:
         return {}
@@ -830,6 +831,21 @@ def _rewrite(
     ):
         return None
     return {str(k): int(v) for k, v in by_regulation.items()}
+
+
+def _wait_for_wal_flush(conn: psycopg.Connection[Any], limit: float = 1.0) -> None:
+    """Wait (up to limit seconds) until the WAL the copy wrote is on disk, flushed by the WAL
+    writer in the background. Otherwise the swap's commit would flush megabytes of it while
+    holding audit_logs exclusively, and every insert would wait for that fsync."""
+    row = conn.execute(queries.load("get_wal_insert_lsn")).fetchone()
+    if row is None:
+        return
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        done = conn.execute(queries.load("get_wal_flushed_past"), {"lsn": row[0]}).fetchone()
+        if done and done[0]:
+            return
+        time.sleep(0.01)
 
 
 class _NothingToRemove(Exception):
