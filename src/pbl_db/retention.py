@@ -834,15 +834,18 @@ def _rewrite(
 
 
 def _wait_for_wal_flush(conn: psycopg.Connection[Any], limit: float = 1.0) -> None:
-    """Wait (up to limit seconds) until the WAL the copy wrote is on disk, flushed by the WAL
-    writer in the background. Otherwise the swap's commit would flush megabytes of it while
-    holding audit_logs exclusively, and every insert would wait for that fsync."""
+    """Wait (up to limit seconds) until the WAL the copy wrote is on disk but for its last
+    megabyte, flushed by the WAL writer in the background (which flushes whenever a megabyte
+    is pending: wal_writer_flush_after). Otherwise the swap's commit would flush megabytes of
+    it while holding audit_logs exclusively, and every insert would wait for that fsync."""
     row = conn.execute(queries.load("get_wal_insert_lsn")).fetchone()
     if row is None:
         return
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
-        done = conn.execute(queries.load("get_wal_flushed_past"), {"lsn": row[0]}).fetchone()
+        done = conn.execute(
+            queries.load("get_wal_flushed_past"), {"lsn": row[0], "slack": 1 << 20}
+        ).fetchone()
         if done and done[0]:
             return
         time.sleep(0.01)

@@ -1,2 +1,2 @@
--- Whether the WAL is on disk up to a position.
-SELECT pg_current_wal_flush_lsn() >= %(lsn)s::pg_lsn
+-- Whether the WAL is on disk up to %(slack)s bytes before a position (the rest a commit flushes quickly).
+SELECT pg_wal_lsn_diff(pg_current_wal_flush_lsn(), %(lsn)s::pg_lsn) >= -%(slack)s
