@@ -17,7 +17,7 @@ DROP FUNCTION pbl_audit_rewrite_partition_prepare(regclass, text);
 
 DROP FUNCTION pbl_audit_rewrite_check(regclass);
 
-DROP FUNCTION pbl_audit_rewrite_goes();
+DROP FUNCTION pbl_audit_retention_goes();
 
 -- 0017's definition
 CREATE OR REPLACE FUNCTION pbl_audit_note_partition_removal(p_partition regclass) RETURNS bigint

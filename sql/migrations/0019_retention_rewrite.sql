@@ -50,8 +50,8 @@ ALTER VIEW audit_chain_removed_leaves OWNER TO pbl_owner;
 
 -- Retention's rule for a row, as SQL over the row's columns: past retention_until and not under
 -- an active legal hold (a NULL retention_until is kept; a NULL application_id is not held). The
--- purge path's rule.
-CREATE FUNCTION pbl_audit_rewrite_goes() RETURNS text
+-- purge path's rule; the rewrite and the partition ledger function below apply it as SQL.
+CREATE FUNCTION pbl_audit_retention_goes() RETURNS text
     LANGUAGE sql IMMUTABLE
     AS $$
 SELECT 'retention_until < now() AND (application_id IS NULL OR application_id NOT IN ('
@@ -110,9 +110,10 @@ DECLARE
     bound text;
     cols text;
     ddl text;
+    on_table text;
     made text;
     placement text;
-    goes constant text := public.pbl_audit_rewrite_goes();
+    goes constant text := public.pbl_audit_retention_goes();
 BEGIN
     bound := public.pbl_audit_rewrite_check(p_partition);
     IF p_new_table IS NULL OR p_new_table !~ '^[a-z_][a-z0-9_]{0,62}$' THEN
@@ -141,29 +142,22 @@ BEGIN
     LOOP
         EXECUTE format('ALTER TABLE public.%I ADD %s', p_new_table, ddl);
     END LOOP;
-    -- audit_logs' other indexes, then the partition's own (a DBA's)
-    FOR ddl IN
-        SELECT pg_get_indexdef(x.indexrelid) FROM pg_index AS x
+    -- audit_logs' other indexes, then the partition's own (a DBA's), each definition pointed
+    -- at the new table (and named after it)
+    FOR ddl, on_table IN
+        SELECT pg_get_indexdef(x.indexrelid), 'ONLY public\.audit_logs' FROM pg_index AS x
         WHERE x.indrelid = 'public.audit_logs'::regclass
           AND NOT EXISTS (SELECT 1 FROM pg_constraint AS c WHERE c.conindid = x.indexrelid)
-    LOOP
-        made := regexp_replace(ddl, '^(CREATE (UNIQUE )?INDEX) \S+ ON ONLY public\.audit_logs ',
-                               '\1 ON public.' || quote_ident(p_new_table) || ' ');
-        IF made = ddl THEN
-            RAISE EXCEPTION 'unexpected index definition on audit_logs: %', ddl;
-        END IF;
-        EXECUTE made;
-    END LOOP;
-    FOR ddl IN
-        SELECT pg_get_indexdef(x.indexrelid) FROM pg_index AS x
+        UNION ALL
+        SELECT pg_get_indexdef(x.indexrelid), '\S+' FROM pg_index AS x
         WHERE x.indrelid = p_partition
           AND NOT EXISTS (SELECT 1 FROM pg_inherits AS i WHERE i.inhrelid = x.indexrelid)
           AND NOT EXISTS (SELECT 1 FROM pg_constraint AS c WHERE c.conindid = x.indexrelid)
     LOOP
-        made := regexp_replace(ddl, '^(CREATE (UNIQUE )?INDEX) \S+ ON \S+ ',
+        made := regexp_replace(ddl, '^(CREATE (UNIQUE )?INDEX) \S+ ON ' || on_table || ' ',
                                '\1 ON public.' || quote_ident(p_new_table) || ' ');
         IF made = ddl THEN
-            RAISE EXCEPTION 'unexpected index definition on %: %', p_partition, ddl;
+            RAISE EXCEPTION 'unexpected index definition: %', ddl;
         END IF;
         EXECUTE made;
     END LOOP;
@@ -249,7 +243,8 @@ DECLARE
     bad bigint;
     gone bigint;
     names record;
-    goes constant text := public.pbl_audit_rewrite_goes();
+    old_names jsonb;
+    goes constant text := public.pbl_audit_retention_goes();
 BEGIN
     bound := public.pbl_audit_rewrite_check(p_partition);
     new_rel := to_regclass(format('public.%I', p_new_table));
@@ -312,27 +307,27 @@ BEGIN
     IF default_rel IS NOT NULL THEN
         EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', default_rel);
     END IF;
-    CREATE TEMP TABLE pbl_rewrite_names ON COMMIT DROP AS
-        SELECT p.inhparent AS parent, c.relname AS name
-        FROM pg_index AS x
-        JOIN pg_class AS c ON c.oid = x.indexrelid
-        JOIN pg_inherits AS p ON p.inhrelid = x.indexrelid
-        WHERE x.indrelid = p_partition;
+    -- the old indexes' names, by the audit_logs index each belongs to
+    SELECT jsonb_object_agg(p.inhparent::text, c.relname) INTO old_names
+    FROM pg_index AS x
+    JOIN pg_class AS c ON c.oid = x.indexrelid
+    JOIN pg_inherits AS p ON p.inhrelid = x.indexrelid
+    WHERE x.indrelid = p_partition;
     EXECUTE format('DROP TABLE %s', p_partition);
     EXECUTE format('ALTER TABLE %s RENAME TO %I', new_rel, old_name);
     EXECUTE format('ALTER TABLE public.audit_logs ATTACH PARTITION %s %s', new_rel, bound);
     EXECUTE format('ALTER TABLE %s DROP CONSTRAINT pbl_rewrite_bounds', new_rel);
     FOR names IN
-        SELECT c.relname AS current_name, o.name AS wanted
+        SELECT c.relname AS current_name, old_names ->> p.inhparent::text AS wanted
         FROM pg_index AS x
         JOIN pg_class AS c ON c.oid = x.indexrelid
         JOIN pg_inherits AS p ON p.inhrelid = x.indexrelid
-        JOIN pbl_rewrite_names AS o ON o.parent = p.inhparent
-        WHERE x.indrelid = new_rel AND c.relname <> o.name
+        WHERE x.indrelid = new_rel
     LOOP
-        EXECUTE format('ALTER INDEX public.%I RENAME TO %I', names.current_name, names.wanted);
+        IF names.wanted IS NOT NULL AND names.wanted <> names.current_name THEN
+            EXECUTE format('ALTER INDEX public.%I RENAME TO %I', names.current_name, names.wanted);
+        END IF;
     END LOOP;
-    DROP TABLE pbl_rewrite_names;
     RETURN gone;
 END
 $$;
@@ -349,6 +344,7 @@ CREATE OR REPLACE FUNCTION pbl_audit_note_partition_removal(p_partition regclass
 DECLARE
     noted bigint;
     kept boolean;
+    goes constant text := public.pbl_audit_retention_goes();
 BEGIN
     IF p_partition IS NULL OR NOT EXISTS (
         SELECT 1 FROM pg_catalog.pg_inherits
@@ -363,13 +359,7 @@ BEGIN
                WHERE kind = 'partition' AND source = p_partition::text
                  AND removed_at = now()) THEN
         -- noted earlier in this transaction: check again, note nothing more
-        EXECUTE format(
-            'SELECT EXISTS (SELECT 1 FROM %s'
-            '               WHERE retention_until IS NULL OR retention_until >= now()'
-            '                  OR application_id IN (SELECT h.application_id'
-            '                                        FROM public.legal_holds AS h'
-            '                                        WHERE h.released_at IS NULL))',
-            p_partition)
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE (%s) IS NOT TRUE)', p_partition, goes)
             INTO kept;
     ELSE
         EXECUTE format(
@@ -381,10 +371,7 @@ BEGIN
             '    FROM (SELECT tenant_id, chain_seq,'
             '                 CASE WHEN block_number ~ ''^[0-9]{1,18}$'''
             '                      THEN block_number::bigint END AS block,'
-            '                 retention_until IS NULL OR retention_until >= now()'
-            '                 OR application_id IN (SELECT h.application_id'
-            '                                       FROM public.legal_holds AS h'
-            '                                       WHERE h.released_at IS NULL) AS kept'
+            '                 (%s) IS NOT TRUE AS kept'
             '          FROM %s) AS r'
             '    GROUP BY tenant_id, block),'
             ' noted AS ('
@@ -397,7 +384,7 @@ BEGIN
             '    WHERE row_count > 0 AND NOT EXISTS (SELECT 1 FROM per_block WHERE kept)'
             '    RETURNING 1)'
             ' SELECT coalesce(bool_or(kept), false) FROM per_block',
-            p_partition, p_partition::text)
+            goes, p_partition, p_partition::text)
             INTO kept;
     END IF;
     IF kept THEN  -- the exception undoes the ledger rows written above
@@ -412,7 +399,7 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION pbl_audit_rewrite_goes() OWNER TO pbl_owner;
+ALTER FUNCTION pbl_audit_retention_goes() OWNER TO pbl_owner;
 
 ALTER FUNCTION pbl_audit_rewrite_check(regclass) OWNER TO pbl_owner;
 

@@ -80,7 +80,9 @@ def with_lock_retry(
     attempts: int = LOCK_ATTEMPTS,
 ) -> T:
     """Run work() in one transaction under lock_timeout; on a lock timeout roll back, pause and
-    try again, up to attempts times, then raise BusyError. conn must be in autocommit mode."""
+    try again, up to attempts times, then raise BusyError. In autocommit mode each attempt is a
+    transaction of its own; inside an open transaction it is a savepoint, so only work() is
+    undone and retried."""
     import psycopg
 
     pause = RETRY_PAUSE

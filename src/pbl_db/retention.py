@@ -195,6 +195,14 @@ class PartitionPlan:
         return self.expired - self.held
 
 
+def _removable(parts: list[PartitionPlan], regulation: str) -> int:
+    """Expired rows of one policy that are not under hold, over some partitions."""
+    return sum(
+        p.expired_by_regulation.get(regulation, 0) - p.held_by_regulation.get(regulation, 0)
+        for p in parts
+    )
+
+
 @dataclass
 class SoftDeletePlan:
     table: str
@@ -249,14 +257,8 @@ class RunPlan:
         regulations = sorted({r for p in self.partitions for r in p.expired_by_regulation})
         for regulation in regulations:
             whole = sum(p.expired_by_regulation.get(regulation, 0) for p in self.whole)
-            rows = sum(
-                p.expired_by_regulation.get(regulation, 0) - p.held_by_regulation.get(regulation, 0)
-                for p in self.partial
-            )
-            rewritten = sum(
-                p.expired_by_regulation.get(regulation, 0) - p.held_by_regulation.get(regulation, 0)
-                for p in self.rewrites
-            )
+            rows = _removable(self.partial, regulation)
+            rewritten = _removable(self.rewrites, regulation)
             held = sum(p.held_by_regulation.get(regulation, 0) for p in self.partitions)
             waiting = sum(p.expired_by_regulation.get(regulation, 0) for p in self.waiting)
             out.append(
@@ -573,7 +575,7 @@ def _execute(
             try:
                 outcome = partitions.with_lock_retry(
                     conn,
-                    functools.partial(_rewrite, conn, part, attempts),
+                    functools.partial(_rewrite, conn, part, lock_timeout, attempts),
                     what=f"rewriting {part.name}",
                     lock_timeout=lock_timeout,
                     attempts=attempts,
@@ -791,15 +793,15 @@ def _remove_whole(
 
 
 def _rewrite(
-    conn: psycopg.Connection[Any], part: PartitionPlan, attempts: int
+    conn: psycopg.Connection[Any], part: PartitionPlan, lock_timeout: str, attempts: int
 ) -> dict[str, int] | None:
-    """In the caller's transaction: rebuild one past month from the rows it keeps, in two
+    """In the caller's transaction: rebuild one past month from the rows it keeps, with three
     database functions (0019). prepare copies the kept rows into a new table and readies it
-    (indexes, a bounds CHECK) under a SHARE lock on the partition only, keys adds and validates
-    the foreign keys (as the caller, who sees every tenant's rows); swap
-    checks the holds and the rows again, notes the removed rows in the audit ledger and puts
-    the new table in the old one's place, taking audit_logs last and only for the DDL and the
-    commit. The swap alone is retried on a lock timeout (the copy is kept), up to attempts
+    (indexes, a bounds CHECK) under a SHARE lock on the partition only; keys adds and validates
+    the foreign keys (as the caller, who sees every tenant's rows); swap checks the holds and
+    the rows again, notes the removed rows in the audit ledger and puts the new table in the
+    old one's place, taking audit_logs last and only for the DDL and the commit. The swap
+    alone is retried on a lock timeout (in a savepoint: the copy is kept), up to attempts
     times, then BusyError. Returns the removed rows per policy; {} when nothing was left to
     remove; None when the database refused (the caller thins the month row by row instead). A
     refusal or a BusyError changes nothing."""
@@ -818,7 +820,17 @@ def _rewrite(
                 raise _NothingToRemove
             conn.execute(queries.load("add_rewrite_partition_keys"), {"new_table": new_name})
             _wait_for_wal_flush(conn)
-            _swap(conn, part.name, new_name, kept, attempts)
+            partitions.with_lock_retry(
+                conn,
+                functools.partial(
+                    conn.execute,
+                    queries.load("swap_retention_partition"),
+                    {"partition": f"public.{part.name}", "new_table": new_name, "kept": kept},
+                ),
+                what=f"swapping the rewritten {part.name} in",
+                lock_timeout=lock_timeout,
+                attempts=attempts,
+            )
     except _NothingToRemove:
         return {}
     except (
@@ -853,34 +865,6 @@ def _wait_for_wal_flush(conn: psycopg.Connection[Any], limit: float = 1.0) -> No
 
 class _NothingToRemove(Exception):
     """Undoes a prepared rewrite of a month that has nothing left to remove."""
-
-
-def _swap(
-    conn: psycopg.Connection[Any], name: str, new_name: str, kept: int, attempts: int
-) -> None:
-    from psycopg import errors
-
-    from pbl_db.errors import BusyError
-
-    pause = partitions.RETRY_PAUSE
-    for attempt in range(1, attempts + 1):
-        try:
-            with conn.transaction():  # a savepoint: a lock timeout undoes the swap alone
-                conn.execute(
-                    queries.load("swap_retention_partition"),
-                    {"partition": f"public.{name}", "new_table": new_name, "kept": kept},
-                )
-            return
-        except errors.LockNotAvailable:
-            if attempt == attempts:
-                break
-            time.sleep(pause)
-            pause *= 2
-    raise BusyError(
-        f"rewriting {name}: could not get the swap's locks in {attempts} attempts "
-        "(long transactions on audit_logs, applications or tenants hold them)",
-        "retry later, or find the blocking sessions with `pbl inspect locks`",
-    )
 
 
 def _detached_name(conn: psycopg.Connection[Any], name: str) -> str:

@@ -161,6 +161,7 @@ def verify(
             ).fetchall()
             total = sum(t[3] or 0 for t in tenants)
             done = 0
+            purged_query = removed_leaves_query(conn, "list_audit_chain_purged")
 
             def step(n: int) -> None:
                 nonlocal done
@@ -175,7 +176,7 @@ def verify(
                     for r in conn.execute(queries.load("list_audit_seals"), {"tenant_id": tid})
                 }
                 result.problem = _check_tenant(
-                    conn, result, heads or 0, head_prev, head_hash, mine, since, step
+                    conn, result, heads or 0, head_prev, head_hash, mine, since, step, purged_query
                 )
                 if result.problem:
                     result.problem.tenant_id = result.tenant_id
@@ -252,9 +253,8 @@ def _stream_rows(
 
 
 def _stream_purged(
-    conn: psycopg.Connection[Any], tenant_id: str, from_seq: int
+    conn: psycopg.Connection[Any], query: str, tenant_id: str, from_seq: int
 ) -> Generator[_Item, None, None]:
-    query = removed_leaves_query(conn, "list_audit_chain_purged")
     with conn.cursor(name="pbl_audit_purged") as cur:
         cur.itersize = FETCH
         cur.execute(query, {"tenant_id": tenant_id, "from_seq": from_seq})
@@ -298,6 +298,7 @@ def _check_tenant(
     seals: dict[int, _SealInfo],
     since: dt.datetime | None,
     step: Callable[[int], None],
+    purged_query: str,
 ) -> Problem | None:
     tid = result.tenant_id
     unchained = conn.execute(
@@ -344,7 +345,7 @@ def _check_tenant(
     result.from_seq = from_seq
 
     rows = _stream_rows(conn, tid, from_seq, step)
-    purged = _stream_purged(conn, tid, from_seq)
+    purged = _stream_purged(conn, purged_query, tid, from_seq)
     try:
         return _walk(
             conn,

@@ -153,7 +153,7 @@ def create(
             emit(f"encrypting with key {options.ring.active}")
             _encrypt_directory(data, options.ring)
         paths = list(repo.data_files(partial))
-        # hashlib releases the GIL on large buffers: two files at a time
+        # hashlib releases the GIL on large buffers: one file per core at a time (up to 4)
         with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
             digests = list(pool.map(repo.sha256_file, paths))
         for path, digest in zip(paths, digests, strict=True):
