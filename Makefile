@@ -11,7 +11,12 @@ SQUAWK_EXCLUDE := require-lock-timeout,require-statement-timeout,prefer-text-fie
 # rollbacks drop what their migration made: that is their job
 SQUAWK_ROLLBACK_EXCLUDE := $(SQUAWK_EXCLUDE),ban-drop-table,ban-drop-column,ban-drop-database,ban-drop-not-null,ban-drop-function,ban-drop-constraint,ban-drop-view
 
-.PHONY: install install-dev run test lint lint-sql bench clean
+# The server-version matrix: the tests marked `matrix` once per supported major, each on its own
+# throwaway server (tests/support/pg_dist.py finds or fetches it), MATRIX_JOBS majors at a time.
+PG_MAJORS   ?= 13 14 15 16 17 18
+MATRIX_JOBS ?= 2
+
+.PHONY: install install-dev run test test-matrix lint lint-sql bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,9 +38,17 @@ run: $(VENV)/.installed
 	$(BIN)/pbl migrate status
 	$(BIN)/pbl seed
 	$(BIN)/pbl health
+	$(BIN)/pbl slow-queries --top 5
 
 test: lint
 	$(BIN)/pytest
+	$(MAKE) --no-print-directory test-matrix
+
+test-matrix: $(VENV)/.installed-dev
+	@$(MAKE) --no-print-directory -k -j$(MATRIX_JOBS) -O $(addprefix test-pg,$(PG_MAJORS))
+
+test-pg%: $(VENV)/.installed-dev
+	PBL_TEST_PG=$* $(BIN)/pytest -m matrix -p no:cacheprovider
 
 lint: $(VENV)/.installed-dev lint-sql
 	$(BIN)/ruff check src tests bench

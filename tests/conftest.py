@@ -61,6 +61,9 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PBL_HOME", str(tmp_path / "pbl-home"))
 
 
+_SERVERS: list[str] = []
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:
     with contextlib.ExitStack() as stack:
@@ -68,7 +71,15 @@ def pg_server() -> Iterator[PgServer]:
             server = stack.enter_context(postgres_server())
         except NoServer as exc:
             unavailable(str(exc))
+        major, minor = divmod(server.version, 10000)
+        _SERVERS.append(f"PostgreSQL {major}.{minor} ({server.how})")
         yield server
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Name the server the session ran on, so a matrix log says which major each run had."""
+    for line in _SERVERS:
+        terminalreporter.write_line(f"server: {line}")
 
 
 _SPEC = re.compile(r"^\s*(>=|<=|==|>|<)\s*(\d+)\s*$")

@@ -12,6 +12,8 @@ import pytest
 from pbl_db import activity
 from pbl_db.errors import RefusedError
 
+pytestmark = pytest.mark.matrix
+
 
 def test_signals_reach_only_the_backend_that_was_shown(
     conn: psycopg.Connection, db_url: str

@@ -22,6 +22,8 @@ from pbl_db.audit.merkle import MerkleBuilder, audit_path, leaf_hash, merkle_roo
 from pbl_db.migrate.engine import Migrator
 from tests.conftest import ROOT, Result
 
+pytestmark = pytest.mark.matrix
+
 Pbl = Callable[..., Result]
 DAYS_AGO = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
 LONG_AGO = datetime.now(UTC) - timedelta(days=11 * 366)  # FCRA's 10 years are over

@@ -10,6 +10,8 @@ import pytest
 
 from pbl_db.tenant import tenant_transaction
 
+pytestmark = pytest.mark.matrix
+
 
 @pytest.fixture
 def tenant(conn: psycopg.Connection) -> uuid.UUID:

@@ -26,6 +26,8 @@ from pbl_db.errors import BusyError, OperationFailed
 from pbl_db.stats import Tenant
 from tests.support.postgres import PgServer
 
+pytestmark = pytest.mark.matrix
+
 JANE_EMAIL = "Jane.Doe@Example.test"  # stored with this spelling on her user account
 JANE_SSN = "123-45-6789"
 JANE_SSN_B = "222-33-4444"

@@ -17,6 +17,8 @@ from tests.support.postgres import free_port
 from tests.support.redis_server import redis_server
 from tests.support.wait import eventually
 
+pytestmark = pytest.mark.matrix
+
 Pbl = Callable[..., Result]
 
 

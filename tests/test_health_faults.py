@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 
 import psycopg
+import pytest
 from psycopg import sql
 
 from pbl_db import queries
@@ -17,6 +18,8 @@ from pbl_db.health.formats import nagios
 from pbl_db.health.model import Check, Status
 from pbl_db.health.postgres import check_archiving
 from tests.conftest import Result
+
+pytestmark = pytest.mark.matrix
 
 Pbl = Callable[..., Result]
 

@@ -21,7 +21,7 @@ from tests.conftest import ROOT, Result, unavailable
 from tests.support.postgres import NoServer, PgServer, candidate_bindirs, local_cluster
 
 Pbl = Callable[..., Result]
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.matrix]
 
 
 @pytest.fixture

@@ -12,6 +12,8 @@ import pytest
 
 from tests.conftest import Result
 
+pytestmark = pytest.mark.matrix
+
 
 @pytest.fixture
 def db(empty_db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:

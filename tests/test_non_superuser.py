@@ -14,6 +14,8 @@ from psycopg.conninfo import make_conninfo
 from tests.conftest import ROOT, run_pbl
 from tests.support.postgres import PgServer
 
+pytestmark = pytest.mark.matrix
+
 
 @pytest.fixture
 def migrator(pg_server: PgServer) -> Iterator[str]:

@@ -12,6 +12,8 @@ import pytest
 
 from pbl_db.partitions import add_months, list_partitions, partition_name
 
+pytestmark = pytest.mark.matrix
+
 
 @pytest.fixture
 def tenant(conn: psycopg.Connection) -> uuid.UUID:

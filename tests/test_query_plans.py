@@ -11,6 +11,8 @@ import pytest
 
 from tests.support.postgres import PgServer
 
+pytestmark = pytest.mark.matrix
+
 ROWS = 120_000
 TENANTS = 20
 

@@ -13,6 +13,8 @@ from psycopg import sql
 
 from pbl_db.partitions import partition_name
 
+pytestmark = pytest.mark.matrix
+
 
 def one(conn: psycopg.Connection, query: str, params: object = None) -> object:
     row = conn.execute(query, params).fetchone()  # type: ignore[arg-type]

@@ -16,6 +16,8 @@ from pbl_db.partitions import partition_name
 from tests.test_audit_chain import check_proof_with_sha256, seal, tamper, verify
 from tests.test_retention import World, audit_ids, exists, is_partition, one, world
 
+pytestmark = pytest.mark.matrix
+
 __all__ = ["world"]  # the fixture, imported for its use here
 
 

@@ -14,6 +14,8 @@ from psycopg import sql
 
 from pbl_db.tenant import tenant_transaction
 
+pytestmark = pytest.mark.matrix
+
 TABLES = ["tenants", "users", "applications", "devices", "audit_logs"]
 DENIED = (psycopg.errors.InsufficientPrivilege,)  # 42501: privilege or policy violation
 

