@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import gzip
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -18,7 +19,7 @@ import psycopg
 from psycopg import sql
 
 from pbl_db import __version__, queries
-from pbl_db.backup import repo
+from pbl_db.backup import compat, repo
 from pbl_db.backup.stream import decrypt_stream, encrypt_stream
 from pbl_db.backup.tools import Runner, check, child_env, find_tool, run_subprocess, tool_version
 from pbl_db.connection import Target, connect, parse_conninfo
@@ -357,8 +358,9 @@ def _restore_into(
     runner: Runner,
     emit: EventSink,
 ) -> None:
-    major = backup.manifest.server_version_num // 10000
     with connect(_admin(target)) as admin:
+        server_major = admin.info.server_version // 10000
+        major = _restore_tool_major(backup, server_major)
         exists = admin.execute(queries.load("get_database_exists"), {"name": target_db}).fetchone()
         if exists and exists[0]:
             with connect(psycopg.conninfo.make_conninfo(target.conninfo, dbname=target_db)) as db:
@@ -379,12 +381,34 @@ def _restore_into(
     params = {**parse_conninfo(target.conninfo), "dbname": target_db}
     dump = _dump_path(data, backup.manifest.format)
     emit(f"restoring {backup.id} into {target_db}")
+    fmt = backup.manifest.format
     with child_env(params) as env:
-        if backup.manifest.format == "plain":
-            psql = find_tool("psql", major)
-            with gzip.open(dump, "rb") as source, tempfile.TemporaryFile() as plain:
-                shutil.copyfileobj(source, plain)
-                plain.seek(0)
+        if fmt != "plain":
+            pg_restore = find_tool("pg_restore", major)
+            restore_major = tool_version(pg_restore)
+            if not compat.needs_rewrite(restore_major, server_major):
+                args = [str(pg_restore), "--no-password", "--exit-on-error", "-d", target_db]
+                if fmt == "directory":
+                    args += ["-j", str(jobs or min(4, os.cpu_count() or 1))]
+                check(runner([*args, str(dump)], env=env), "pg_restore")
+                return
+            emit(
+                f"PostgreSQL {server_major} target, pg_restore {restore_major}: restoring its "
+                "script through psql in one job, without the settings the server lacks"
+            )
+        psql = find_tool("psql", major)
+        with tempfile.TemporaryDirectory(prefix="pbl-restore-") as scratch:
+            path = Path(scratch) / "restore.sql"  # table data in clear: 0600 in a 0700 directory
+            path.touch(mode=0o600)
+            if fmt == "plain":
+                with gzip.open(dump, "rb") as source, path.open("wb") as plain:
+                    shutil.copyfileobj(source, plain)
+            else:
+                # a file name, not "-f -": glibc's fdopen(..., "a") would set O_APPEND on ours
+                check(runner([str(pg_restore), "-f", str(path), str(dump)], env=env), "pg_restore")
+            with path.open("r+b") as script:
+                for name in compat.neutralise_preamble(script.fileno(), server_major):
+                    emit(f"left out SET {name}: PostgreSQL {server_major} does not have it")
                 result = runner(
                     [
                         str(psql),
@@ -398,15 +422,9 @@ def _restore_into(
                         os.devnull,
                     ],
                     env=env,
-                    stdin=plain,
+                    stdin=script,
                 )
-            check(result, "psql")
-        else:
-            pg_restore = find_tool("pg_restore", major)
-            args = [str(pg_restore), "--no-password", "--exit-on-error", "-d", target_db]
-            if backup.manifest.format == "directory":
-                args += ["-j", str(jobs or min(4, os.cpu_count() or 1))]
-            check(runner([*args, str(dump)], env=env), "pg_restore")
+        check(result, "psql")
 
 
 def _check_readable(backup: repo.Backup, data: Path, runner: Runner) -> None:
@@ -422,8 +440,17 @@ def _check_readable(backup: repo.Backup, data: Path, runner: Runner) -> None:
         except (OSError, EOFError) as exc:
             raise OperationFailed(f"{dump.name} is not a readable gzip file: {exc}") from None
         return
-    pg_restore = find_tool("pg_restore", backup.manifest.server_version_num // 10000)
+    pg_restore = find_tool("pg_restore", _restore_tool_major(backup, 0))
     check(runner([str(pg_restore), "--list", str(dump)], env=dict(os.environ)), "pg_restore --list")
+
+
+def _restore_tool_major(backup: repo.Backup, target_major: int) -> int:
+    """The lowest psql/pg_restore major that restores this backup onto the target server: it must
+    read what the backup's pg_dump wrote (archive format, psql meta-commands such as 17.6's
+    \\restrict) and know the target server, which is newer than the source in an upgrade."""
+    made_by = re.search(r"\((\d+)\)$", backup.manifest.tool or "")
+    dump_major = int(made_by.group(1)) if made_by else 0
+    return max(backup.manifest.server_version_num // 10000, dump_major, target_major)
 
 
 def _compare_rows(target: Target, dbname: str, backup: repo.Backup, report: VerifyReport) -> int:

@@ -90,7 +90,12 @@ def base_backup(
     if as_json:
         render(meta.as_dict(), as_json=True)
     else:
-        typer.echo(f"base backup {meta.id} in {meta.path}, verified with pg_verifybackup")
+        checked = (
+            ""
+            if meta.wal_verified
+            else " (files only: no pg_verifybackup of this major for its WAL)"
+        )
+        typer.echo(f"base backup {meta.id} in {meta.path}, verified with pg_verifybackup{checked}")
 
 
 @app.command()
