@@ -8,6 +8,7 @@ import contextlib
 import json
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,13 +21,19 @@ from pbl_db.errors import ConfigError, RefusedError
 from tests.conftest import pbl_command
 from tests.support.wait import WAIT_SECONDS, eventually
 
+pytestmark = pytest.mark.matrix
+
 
 def flush_stats(conn: psycopg.Connection) -> None:
     """Make this session's pending statistics visible to others (PostgreSQL 15+ at once;
     older servers get there through the collector, which the callers poll for)."""
     if conn.info.server_version >= 150000:
         conn.execute("SELECT pg_stat_force_next_flush()")
-        conn.execute("SELECT 1")
+    else:
+        # before 15 a backend sends its counts at a transaction's end, at most every 500 ms
+        # (PGSTAT_STAT_INTERVAL), and an idle one never does: end one after that interval
+        time.sleep(0.6)
+    conn.execute("SELECT 1")
 
 
 def as_json(res: Any) -> Any:

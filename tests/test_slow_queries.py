@@ -29,6 +29,8 @@ from pbl_db.slow_queries import (
 from tests.conftest import Result
 from tests.support.postgres import PgServer, local_cluster
 
+pytestmark = pytest.mark.matrix
+
 FIXTURES = Path(__file__).parent / "fixtures"
 Pbl = Callable[..., Result]
 
@@ -121,11 +123,18 @@ def test_bad_order_key_is_a_usage_error(db_url: str, pbl: Pbl) -> None:
     assert result.code == 2 and "--order-by 'slowest'" in result.err
 
 
-@pytest.mark.parametrize("version", ["1.4", "1.7", "1.8", "1.9"])
+@pytest.mark.parametrize("version", ["1.4", "1.7", "1.8", "1.9", "1.10", "1.11", "1.12"])
 def test_old_extension_versions_have_old_column_names(
     conn: psycopg.Connection, version: str
 ) -> None:
     """The view follows the extension version (total_time before 1.8), not the server's."""
+    shipped = conn.execute(
+        "SELECT 1 FROM pg_available_extension_versions "
+        "WHERE name = 'pg_stat_statements' AND version = %s",
+        (version,),
+    ).fetchone()
+    if shipped is None:  # each major ships the versions up to its own (13: 1.8, 18: 1.12)
+        pytest.skip(f"PostgreSQL {conn.info.server_version // 10000} has no {version}")
     conn.execute(
         sql.SQL("CREATE EXTENSION pg_stat_statements VERSION {}").format(sql.Literal(version))
     )
@@ -135,7 +144,7 @@ def test_old_extension_versions_have_old_column_names(
             "SELECT attname FROM pg_attribute WHERE attrelid = 'pg_stat_statements'::regclass"
         )
     }
-    assert ("total_time" in columns) == (version < "1.8")
+    assert ("total_time" in columns) == (tuple(map(int, version.split("."))) < (1, 8))
     run(conn, "SELECT %s::int + 40", 4)
     probe = find(top(conn, top=100, order_by="calls"), "::int + ")
     assert probe["calls"] == 4 and probe["total_ms"] > 0

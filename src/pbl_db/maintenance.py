@@ -473,8 +473,12 @@ def _decide(
             "try again when it ends"
         )
     elif task.action != "drop" and row["relkind"] == "I" and conn.info.server_version < 140000:
-        task.action = "skip"
-        task.reason += "; REINDEX of a partitioned index needs PostgreSQL 14: name its partitions'"
+        # REINDEX of a partitioned index (rebuilding each partition's) is new in 14
+        raise ConfigError(
+            f"REINDEX of the partitioned index {task.display} needs PostgreSQL 14 (this server "
+            f"is {conn.info.server_version // 10000})",
+            "name its partitions' indexes with --index instead (pbl indexes lists them)",
+        )
     elif task.action == "reindex concurrently" and row["exclusion"]:
         task.action = "skip"
         task.reason += (

@@ -31,6 +31,15 @@ if TYPE_CHECKING:
 
 ProgressSink = Callable[[int, int], None]
 
+
+def _fk_refused() -> tuple[type[Exception], ...]:
+    """What a delete that a foreign key refuses raises: PostgreSQL 18 reports an ON DELETE
+    RESTRICT key as restrict_violation (23001), older majors as foreign_key_violation (23503)."""
+    from psycopg import errors
+
+    return (errors.ForeignKeyViolation, errors.RestrictViolation)
+
+
 DEFAULT_BATCH_SIZE = 5000
 # whole partitions removed per transaction: fewer commits; audit_logs is held exclusively only
 # for the DROPs themselves (a few ms each), after every check in the group is done
@@ -839,7 +848,9 @@ def _rewrite(
         errors.InvalidParameterValue,
         errors.DuplicateTable,
         errors.CheckViolation,
-        errors.ForeignKeyViolation,  # a role that does not see every tenant's applications
+        # a role that does not see every tenant's applications (see _fk_refused)
+        errors.ForeignKeyViolation,
+        errors.RestrictViolation,
     ):
         return None
     return {str(k): int(v) for k, v in by_regulation.items()}
@@ -896,7 +907,6 @@ def _purge_soft_deleted(
     """Delete `table`'s soft-deleted rows past the cutoff in id order, batch by batch. A batch
     a foreign key refuses (a reference the checks did not see, e.g. a detached archive) is
     retried row by row; the rows still refused are counted as referenced, never fatal."""
-    import psycopg
 
     from pbl_db.errors import BusyError
 
@@ -928,12 +938,12 @@ def _purge_soft_deleted(
         except BusyError:
             report.busy.append(table)
             break
-        except psycopg.errors.ForeignKeyViolation:
+        except _fk_refused():
             deleted = 0
             for one in ids:
                 try:
                     deleted += _delete_ids(conn, statement, [one], cutoff)
-                except psycopg.errors.ForeignKeyViolation:
+                except _fk_refused():
                     refused += 1
         report.batches += 1
         entry["purged"] += deleted

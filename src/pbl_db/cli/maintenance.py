@@ -100,6 +100,9 @@ def _run(
         title = "dry run: nothing will change" if dry_run else "plan"
         render(rows(), as_json=False, columns=columns, title=title)
     if dry_run or not runnable:
+        if not dry_run:
+            for task in tasks:
+                task.status = "skipped"
         if as_json:
             render([t.as_dict() for t in tasks], as_json=True)
         return
