@@ -16,14 +16,22 @@ def _debug_requested(args: Sequence[str]) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run pbl with argv (default sys.argv[1:]) and return the exit code; never raises."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args == ["--version"]:  # without importing typer: scripts and monitoring ask this often
+        from pbl_db import __version__
+
+        print(f"pbl {__version__}")
+        return int(ExitCode.OK)
+    from pbl_db.cli import lazy_rich
+
+    lazy_rich.install()
     import typer
 
-    from pbl_db.cli.app import build_app
+    from pbl_db.cli.app import build_command
 
-    args = list(sys.argv[1:] if argv is None else argv)
     debug = _debug_requested(args)
     try:
-        result = build_app()(args=args, prog_name="pbl", standalone_mode=False)
+        result = build_command(args).main(args=args, prog_name="pbl", standalone_mode=False)
     except PblError as exc:
         if debug:
             traceback.print_exc()

@@ -1,12 +1,89 @@
-"""The root Typer app. Sub-apps import their heavy dependencies inside commands only."""
+"""The root Typer app, built for the one command a run needs.
+
+Every command is listed in COMMANDS with its help panel and the one-line help the root help shows.
+A run imports and builds only the command it was asked for; the others are stand-ins that carry
+their name and help, so `pbl --help` and `pbl health` inspect no other command's signature and
+import no other command's module (tests/test_cli.py keeps the one-line helps true).
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import copy
+import importlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import typer
 
 from pbl_db import __version__
+
+SCHEMA = "Schema and data"
+BACKUPS = "Backups and recovery"
+OBSERVE = "Observability and maintenance"
+LIFECYCLE = "Lifecycle and compliance"
+LOCAL = "Local server"
+
+EPILOG = (
+    "Exit codes: 0 ok, 1 failed, 2 usage or configuration, 3 cannot connect, "
+    "4 refused for safety, 5 busy (lock not available), 130 interrupted."
+)
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    module: str  # under pbl_db.cli
+    attr: str  # a Typer sub-app, or a command function
+    group: bool
+    panel: str
+    help: str  # what the root help shows: the real help's short form
+
+
+COMMANDS = (
+    Entry("migrate", "migrate", "app", True, SCHEMA,
+          "Apply, inspect and roll back schema migrations."),
+    Entry("seed", "seed", "app", True, SCHEMA,
+          "Load seed data (sql/seeds) or generate demo data."),
+    Entry("stats", "stats", "stats", False, SCHEMA,
+          "Aggregated application statistics of a tenant: total, approved, declined, average "
+          "risk score (soft-deleted applications left out)."),
+    Entry("backup", "backup", "app", True, BACKUPS,
+          "Logical backups: create, list, verify, restore, prune."),
+    Entry("pitr", "pitr", "app", True, BACKUPS,
+          "Point-in-time recovery: enable archiving, base backups, restore."),
+    Entry("health", "health", "health", False, OBSERVE,
+          "Check PostgreSQL (and Redis): connections, locks, wraparound, bloat, archiving, ..."),
+    Entry("report", "report", "report", False, OBSERVE,
+          "Health summary, top slow queries, largest tables and indexes and their growth, as "
+          "HTML."),
+    Entry("slow-queries", "slow_queries", "app", True, OBSERVE,
+          "Slow-query report from pg_stat_statements or a server log."),
+    Entry("tables", "inspect", "tables", False, OBSERVE,
+          "Tables by size: rows, dead tuples, last vacuum and analyze (partitioned ones summed)."),
+    Entry("indexes", "inspect", "indexes", False, OBSERVE,
+          "Indexes by size with scans; flags unused, redundant and invalid ones."),
+    Entry("activity", "inspect", "activity_app", True, OBSERVE,
+          "Sessions, longest transactions first; cancel or terminate one."),
+    Entry("locks", "inspect", "locks", False, OBSERVE,
+          "The blocking tree: who waits for which lock, for how long, and who holds it."),
+    Entry("maintenance", "maintenance", "app", True, OBSERVE,
+          "ANALYZE, VACUUM and REINDEX (CONCURRENTLY) from sql/maintenance."),
+    Entry("tune", "tune", "app", True, OBSERVE,
+          "Configuration recommendations; apply with ALTER SYSTEM; revert."),
+    Entry("partitions", "partitions", "app", True, LIFECYCLE,
+          "audit_logs monthly partitions: ensure, list, repair."),
+    Entry("retention", "retention", "app", True, LIFECYCLE,
+          "Retention: run, backfill, legal holds."),
+    Entry("audit", "audit", "app", True, LIFECYCLE,
+          "Tamper-evident audit trail: seal, proof, verify."),
+    Entry("gdpr", "gdpr", "app", True, LIFECYCLE, "GDPR: export and erase a data subject."),
+    Entry("crypto", "crypto", "app", True, LIFECYCLE,
+          "Field encryption keys, encrypt/decrypt, password hashes, key rotation."),
+    Entry("local", "local", "app", True, LOCAL,
+          "Manage the embedded PostgreSQL (data in $PBL_HOME, default ./.pbl)."),
+)  # fmt: skip
+NAMES = {entry.name: entry for entry in COMMANDS}
 
 
 def _show_version(value: bool) -> None:
@@ -15,35 +92,24 @@ def _show_version(value: bool) -> None:
         raise typer.Exit()
 
 
-def build_app() -> typer.Typer:
-    from pbl_db.cli import (
-        audit,
-        backup,
-        crypto,
-        gdpr,
-        health,
-        inspect,
-        local,
-        maintenance,
-        migrate,
-        partitions,
-        pitr,
-        report,
-        retention,
-        seed,
-        slow_queries,
-        stats,
-        tune,
-    )
+def wanted_command(args: Sequence[str]) -> str | None:
+    """The command a run asks for: the first argument that is not a root option."""
+    for arg in args:
+        if not arg.startswith("-"):
+            return arg if arg in NAMES else None
+    return None
 
+
+def build_app(wanted: str | None = None, *, every: bool = False) -> typer.Typer:
+    """The root app with `wanted` (or, with every=True, all commands) really built; the rest
+    are stand-ins with their name, panel and one-line help."""
     app = typer.Typer(
         name="pbl",
         help="Schema and operations toolkit for the Bun Payment Linker database.",
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,
-        epilog="Exit codes: 0 ok, 1 failed, 2 usage or configuration, 3 cannot connect, "
-        "4 refused for safety, 5 busy (lock not available), 130 interrupted.",
+        epilog=EPILOG,
     )
 
     @app.callback()
@@ -61,21 +127,74 @@ def build_app() -> typer.Typer:
         """Exit codes: 0 ok, 1 failed, 2 usage/configuration, 3 cannot connect,
         4 refused for safety, 5 busy (lock not available), 130 interrupted."""
 
-    app.add_typer(migrate.app, name="migrate")
-    app.add_typer(seed.app, name="seed")
-    app.add_typer(crypto.app, name="crypto")
-    app.add_typer(backup.app, name="backup")
-    app.add_typer(pitr.app, name="pitr")
-    app.add_typer(local.app, name="local")
-    app.command("health")(health.health)
-    app.add_typer(slow_queries.app, name="slow-queries")
-    app.add_typer(maintenance.app, name="maintenance")
-    inspect.register(app)
-    app.add_typer(tune.app, name="tune")
-    app.command("report")(report.report)
-    app.add_typer(partitions.app, name="partitions")
-    app.add_typer(retention.app, name="retention")
-    app.add_typer(audit.app, name="audit")
-    app.add_typer(gdpr.app, name="gdpr")
-    app.command("stats")(stats.stats)
+    for entry in COMMANDS:
+        if every or entry.name == wanted:
+            target = getattr(importlib.import_module(f"pbl_db.cli.{entry.module}"), entry.attr)
+            if entry.group:
+                app.add_typer(target, name=entry.name, rich_help_panel=entry.panel)
+            else:
+                app.command(entry.name, rich_help_panel=entry.panel)(target)
+        else:
+            app.add_typer(
+                typer.Typer(help=entry.help), name=entry.name, rich_help_panel=entry.panel
+            )
     return app
+
+
+# click type names -> the metavar help shows
+_METAVARS = {
+    "str": "TEXT",
+    "int": "INTEGER",
+    "int range": "INTEGER",
+    "float": "FLOAT",
+    "float range": "FLOAT",
+    "path": "PATH",
+    "datetime": "DATETIME",
+    "uuid": "UUID",
+}
+
+
+def _metavar(param: Any) -> str | None:
+    if param.is_flag:
+        return ""
+    choices = getattr(param.type, "choices", None)
+    if choices:
+        return "[" + "|".join(str(getattr(c, "value", c)) for c in choices) + "]"
+    return _METAVARS.get(param.type.name)
+
+
+def set_metavars(command: Any) -> None:
+    """TEXT, INTEGER, PATH... for options that take a value, nothing for flags (--help too);
+    choices keep their list. Applied to the built click command tree."""
+    for param in getattr(command, "params", ()):
+        if param.metavar is not None:
+            continue
+        if param.param_type_name == "option":
+            param.metavar = _metavar(param)
+        elif param.param_type_name == "argument":
+            # usage says {PID}, the arguments panel PID INTEGER (typer: {pid}, pid <int>)
+            param.metavar = (param.name or "").upper()
+            shown = _METAVARS.get(param.type.name)
+            if shown:
+                param.type = copy.copy(param.type)  # the type objects are shared: patch a copy
+                param.type.get_metavar = lambda *_args, shown=shown, **_kw: shown
+    help_option = command.get_help_option
+
+    def quiet_help_option(ctx: Any) -> Any:
+        option = help_option(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+    command.get_help_option = quiet_help_option
+    for sub in getattr(command, "commands", {}).values():
+        set_metavars(sub)
+
+
+def build_command(args: Sequence[str]) -> Any:
+    """The click command for this argv: only the command asked for is built."""
+    from typer.main import get_command
+
+    command = get_command(build_app(wanted_command(args)))
+    set_metavars(command)
+    return command

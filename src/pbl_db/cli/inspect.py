@@ -364,11 +364,3 @@ def terminate(
 ) -> None:
     """End the session of PID (pg_terminate_backend); asks first unless --yes."""
     _signal("terminate", pid, yes, dry_run, database_url)
-
-
-def register(app: typer.Typer) -> None:
-    """Add the inspection commands to the root app."""
-    app.command("tables")(tables)
-    app.command("indexes")(indexes)
-    app.add_typer(activity_app, name="activity")
-    app.command("locks")(locks)
