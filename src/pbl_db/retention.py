@@ -816,6 +816,14 @@ def _rewrite(
     refusal or a BusyError changes nothing."""
     from psycopg import errors
 
+    refused: tuple[type[Exception], ...] = (
+        errors.DataCorrupted,
+        errors.ObjectNotInPrerequisiteState,
+        errors.InvalidParameterValue,
+        errors.DuplicateTable,
+        errors.CheckViolation,
+        *_fk_refused(),  # a role that does not see every tenant's applications
+    )
     new_name = f"{part.name[:54]}_rewrite"
     try:
         with conn.transaction():  # a savepoint: a refusal is undone, the caller's locks kept
@@ -842,16 +850,7 @@ def _rewrite(
             )
     except _NothingToRemove:
         return {}
-    except (
-        errors.DataCorrupted,
-        errors.ObjectNotInPrerequisiteState,
-        errors.InvalidParameterValue,
-        errors.DuplicateTable,
-        errors.CheckViolation,
-        # a role that does not see every tenant's applications (see _fk_refused)
-        errors.ForeignKeyViolation,
-        errors.RestrictViolation,
-    ):
+    except refused:
         return None
     return {str(k): int(v) for k, v in by_regulation.items()}
 

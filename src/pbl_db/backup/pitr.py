@@ -156,7 +156,7 @@ def base_backup(target: Target, dest: Path) -> BaseBackup:
         version_num = conn.info.server_version
         command = str(conn.execute("SELECT current_setting('archive_command')").fetchone()[0])  # type: ignore[index]
     basebackup = find_tool("pg_basebackup", major)
-    verify = _verify_command(major)
+    verify, exact = _verify_command(major)
     backup_id, partial = repo.claim_partial(root)
     started = _server_now(target)
     try:
@@ -183,7 +183,7 @@ def base_backup(target: Target, dest: Path) -> BaseBackup:
             run_subprocess([*verify, str(partial / "data")], env=dict(os.environ)),
             "pg_verifybackup",
         )
-        if CONTROL_FILE_IGNORED in verify:
+        if not exact:
             check_control_file(partial / "data")
         meta = BaseBackup(
             backup_id,
@@ -195,7 +195,7 @@ def base_backup(target: Target, dest: Path) -> BaseBackup:
             version_num,
             archive_dir_of(command),
             True,
-            "--no-parse-wal" not in verify,
+            exact,
         )
         (partial / BASE_META).write_text(
             json.dumps({k: v for k, v in meta.as_dict().items() if k != "path"}, indent=2) + "\n"
@@ -208,20 +208,20 @@ def base_backup(target: Target, dest: Path) -> BaseBackup:
 
 
 CONTROL_FILE = "global/pg_control"
-CONTROL_FILE_IGNORED = f"--ignore={CONTROL_FILE}"
 
 
-def _verify_command(major: int) -> list[str]:
+def _verify_command(major: int) -> tuple[list[str], bool]:
     """pg_verifybackup of the server's major checks files and WAL. When only a newer one is
     installed it checks the files against the manifest (a newer pg_verifybackup reads older
     manifests) but not the WAL, since pg_waldump reads only its own major's WAL format (recovery
     replays that WAL anyway and stops at a damaged record), nor pg_control, whose layout is per
-    major too (18 reads a 17 pg_control as a CRC error): pbl checks that file's SHA-256 itself."""
+    major too (18 reads a 17 pg_control as a CRC error): pbl checks that file's SHA-256 itself.
+    Returns the command and whether it is of the server's major (so checks everything)."""
     try:
-        return [str(find_tool("pg_verifybackup", major, exact=True)), "--quiet"]
+        return [str(find_tool("pg_verifybackup", major, exact=True)), "--quiet"], True
     except ConfigError:
         newer = find_tool("pg_verifybackup", major)
-        return [str(newer), "--quiet", "--no-parse-wal", CONTROL_FILE_IGNORED]
+        return [str(newer), "--quiet", "--no-parse-wal", f"--ignore={CONTROL_FILE}"], False
 
 
 def check_control_file(data: Path) -> None:

@@ -4,6 +4,7 @@ ever putting a password on their command line."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import shutil
@@ -65,8 +66,10 @@ def run_subprocess(
     )
 
 
+@functools.cache
 def tool_version(binary: Path) -> int:
-    """The major version a PostgreSQL client tool reports (0 if it does not answer)."""
+    """The major version a PostgreSQL client tool reports (0 if it does not answer); asked once
+    per binary and process (find_tool asks every candidate, and a restore calls it repeatedly)."""
     try:
         out = subprocess.run(
             [str(binary), "--version"], capture_output=True, text=True, check=False, timeout=20
