@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import signal
@@ -345,3 +346,100 @@ def test_concurrent_claims_never_share_or_clean_a_live_partial(tmp_path: Path) -
 def test_plain_format_only_with_gzip(seeded: str, pbl) -> None:
     result = pbl("backup", "create", "--format", "plain", "--compress", "zstd")
     assert result.code == 2 and "gzip" in result.err
+
+
+def _rewrite_manifest(backup: dict, change) -> None:  # type: ignore[type-arg,no-untyped-def]
+    """Edit a backup's manifest the way an older pbl (or an attacker who also fixes the
+    checksum) would have written it."""
+    root = Path(backup["path"])
+    fields = json.loads((root / "manifest.json").read_text())
+    change(fields)
+    manifest = repo.Manifest(**fields)
+    (root / "manifest.json").chmod(0o600)
+    repo.write_manifest(root, manifest)
+
+
+@pytest.mark.parametrize("fmt", ["directory", "custom"])
+def test_default_is_zstd_and_only_pg_dump_files_are_compressed(
+    seeded: str, pbl, pg_server: PgServer, fmt: str
+) -> None:
+    backup = create(pbl, "--format", fmt)
+    assert backup["compress"] == "zstd:1"
+    names = {Path(rel).name for rel in backup["files"]}
+    if backup["codec"] == "pg_dump":  # a pg_dump built with zstd compressed it itself
+        assert backup["format_version"] == 1
+        return
+    assert backup["codec"] == "zstd" and backup["format_version"] == 2
+    if fmt == "custom":
+        assert names == {"dump.custom.zst"}
+    else:
+        assert "toc.dat" in names  # plain, so pg_restore --list reads it as it is
+        data = {n for n in names if n != "toc.dat"}
+        assert data and all(n.endswith(".dat.zst") for n in data)
+        for rel in backup["files"]:
+            if rel.endswith(".zst"):
+                assert (Path(backup["path"]) / rel).read_bytes()[:4] == b"\x28\xb5\x2f\xfd"
+
+
+def test_backups_pg_dump_compressed_stay_readable(seeded: str, pbl, pg_server: PgServer) -> None:
+    """A gzip backup as every pbl before format 2 wrote it (no codec in its manifest) verifies
+    and restores."""
+    backup = create(pbl, "--compress", "gzip:1")
+    assert backup["codec"] == "pg_dump" and backup["format_version"] == 1
+    assert any(rel.endswith(".dat.gz") for rel in backup["files"])
+
+    def as_before(fields: dict) -> None:  # type: ignore[type-arg]
+        del fields["codec"]
+
+    _rewrite_manifest(backup, as_before)
+    assert pbl("backup", "verify", backup["id"]).code == 0
+    target = f"restored_gzip_{os.getpid()}"
+    try:
+        result = pbl("backup", "restore", backup["id"], "--target-db", target)
+        assert result.code == 0, result.err
+        assert count(pg_server.url_for(target)) == 3
+    finally:
+        pg_server.drop_database(target)
+
+
+def test_a_newer_manifest_format_is_refused_by_name(seeded: str, pbl) -> None:
+    backup = create(pbl)
+    root = Path(backup["path"])
+    fields = json.loads((root / "manifest.json").read_text())
+    fields["format_version"] = 99
+    text = json.dumps(fields, indent=2, sort_keys=True) + "\n"
+    (root / "manifest.json").write_text(text)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    (root / "manifest.sha256").write_text(f"{digest}  manifest.json\n")
+    result = pbl("backup", "verify", backup["id"])
+    assert result.code == 1 and "manifest format 99" in result.err
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip"])
+def test_a_damaged_zstd_file_fails_verify_even_with_a_matching_checksum(
+    seeded: str, pbl, damage: str
+) -> None:
+    """The zstd frame is checked on its own (its end and content checksum), not only through
+    the manifest's sha256: here the manifest is rewritten to match the damaged file."""
+    backup = create(pbl)
+    if backup["codec"] != "zstd":
+        pytest.skip("pg_dump compressed this backup itself")
+    rel = max(
+        (r for r in backup["files"] if r.endswith(".zst")),
+        key=lambda r: backup["files"][r]["bytes"],
+    )
+    path = Path(backup["path"]) / rel
+    raw = bytearray(path.read_bytes())
+    if damage == "truncate":
+        del raw[-20:]
+    else:
+        raw[len(raw) // 2] ^= 0x40
+    path.write_bytes(bytes(raw))
+
+    def matching(fields: dict) -> None:  # type: ignore[type-arg]
+        fields["files"][rel] = {"sha256": repo.sha256_file(path), "bytes": len(raw)}
+
+    _rewrite_manifest(backup, matching)
+    result = pbl("backup", "verify", backup["id"])
+    assert result.code == 1
+    assert path.name in result.err and ("truncated" in result.err or "decompress" in result.err)

@@ -56,9 +56,14 @@ def test_backup_restores_into_the_newest_major_with_identical_rows(
     monkeypatch.setenv("DATABASE_URL", db_url)
     monkeypatch.setenv("PBL_BACKUP_DIR", str(tmp_path / "backups"))
     assert pbl("seed").code == 0
-    made = pbl("backup", "create", "--json", "--format", fmt)
+    # directory: pg_dump of the new major, as PostgreSQL advises for upgrades; plain: of the
+    # old one (what a nightly backup is), which the new major's pg_restore/psql also read
+    upgrade = ["--for-major", str(NEWEST)] if fmt == "directory" else []
+    made = pbl("backup", "create", "--json", "--format", fmt, *upgrade)
     assert made.code == 0, made.err
     backup = json.loads(made.out)
+    if upgrade:
+        assert backup["tool"].endswith(f"({NEWEST})")
     tables = sorted(name for name, rows in backup["rows"].items() if rows)
     assert "public.applications" in tables
     before = table_digests(db_url, tables)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import gzip
 import os
 import re
@@ -19,9 +20,9 @@ import psycopg
 from psycopg import sql
 
 from pbl_db import __version__, queries
-from pbl_db.backup import compat, repo
-from pbl_db.backup.stream import decrypt_stream, encrypt_stream
+from pbl_db.backup import codec, compat, repo
 from pbl_db.backup.tools import Runner, check, child_env, find_tool, run_subprocess, tool_version
+from pbl_db.backup.watch import ClosedFiles
 from pbl_db.connection import Target, connect, parse_conninfo
 from pbl_db.crypto.cipher import KeyRing
 from pbl_db.errors import ConfigError, OperationFailed, RefusedError
@@ -29,6 +30,7 @@ from pbl_db.tenant import require_rls_bypass
 
 EventSink = Callable[[str], None]
 FORMATS = ("directory", "custom", "plain")
+RESTORE_MAINTENANCE_WORK_MEM = 512 << 20  # per restore job, when the server's is lower
 
 
 @dataclass(frozen=True)
@@ -36,8 +38,9 @@ class CreateOptions:
     dest: Path
     format: str = "directory"
     jobs: int = 0  # 0: min(4, CPUs) for the directory format
-    compress: str = "gzip:1"
+    compress: str = ""  # "": zstd for directory and custom, gzip:6 for plain (the spec's recipe)
     ring: KeyRing | None = None  # encrypt with ring.active when given
+    for_major: int = 0  # a restore into this newer major is planned: use its pg_dump
 
 
 @dataclass
@@ -50,23 +53,52 @@ class VerifyReport:
     rows_compared: int = 0
 
 
-def _compress_args(tool_major: int, compress: str, fmt: str) -> list[str]:
-    method, _, level = compress.partition(":")
+@dataclass(frozen=True)
+class Compression:
+    """How a backup is compressed: what pg_dump is asked for, and the zstd level pbl applies to
+    pg_dump's finished files itself (None: pg_dump compressed, or nothing is)."""
+
+    spec: str  # as recorded in the manifest, e.g. "zstd:3"
+    pg_dump_args: list[str]
+    pbl_level: int | None
+
+    @property
+    def codec(self) -> str:
+        return "zstd" if self.pbl_level is not None else "pg_dump"
+
+
+def plan_compression(pg_dump: Path, tool_major: int, compress: str, fmt: str) -> Compression:
+    """zstd by pg_dump where it was built with it, else by pbl on pg_dump's uncompressed files;
+    gzip and lz4 only by pg_dump; plain SQL only gzip (it is restored with gunzip)."""
+    method, _, level = (compress or ("gzip:6" if fmt == "plain" else "zstd")).partition(":")
     method = method.lower() or "gzip"
     if method not in ("gzip", "none", "lz4", "zstd"):
-        raise ConfigError(f"unknown compression {compress!r}", "use gzip:N, lz4, zstd or none")
+        raise ConfigError(f"unknown compression {compress!r}", "use zstd:N, gzip:N, lz4 or none")
     if level and not level.isdigit():
         raise ConfigError(f"compression level {level!r} is not a number")
+    if method == "zstd" and level and not 1 <= int(level) <= 19:
+        raise ConfigError(f"zstd level {level} is out of range", "use 1 (fastest) to 19")
     if fmt == "plain" and method not in ("gzip", "none"):
         raise ConfigError(
             f"--format plain is restored with gunzip: {method} is not supported",
             "use gzip:N, or the directory or custom format",
         )
-    if tool_major >= 16:
-        return [f"--compress={method}{':' + level if level else ''}"]
-    if method in ("lz4", "zstd"):
-        raise ConfigError(f"{method} needs pg_dump 16 or newer", "use gzip:N")
-    return ["-Z", "0" if method == "none" else (level or "6")]
+    if fmt == "plain" and method == "none":
+        method, level = "gzip", "6"  # the spec's recipe: a gzipped SQL file
+    spec = f"{method}:{level}" if level else method
+    native = tool_major >= 16 and (method in ("gzip", "none") or codec.pg_dump_has(pg_dump, method))
+    if native:
+        return Compression(spec, [f"--compress={spec}"], None)
+    if method == "zstd":
+        level = level or "1"
+        none = ["--compress=none"] if tool_major >= 16 else ["-Z", "0"]
+        return Compression(f"zstd:{level}", none, int(level))
+    if method == "lz4":
+        raise ConfigError(
+            f"lz4 needs pg_dump 16 or newer built with it ({pg_dump} is not)",
+            "use zstd (pbl compresses pg_dump's files itself) or gzip:N",
+        )
+    return Compression(spec, ["-Z", "0" if method == "none" else (level or "6")], None)
 
 
 def _count_in_snapshot(target: Target, snapshot: str) -> tuple[dict[str, int], list[str]]:
@@ -112,20 +144,28 @@ def create(
         server_num = conn.info.server_version
         server_version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
         database = conn.info.dbname
-        pg_dump = find_tool("pg_dump", server_num // 10000)
+        pg_dump = find_tool(
+            "pg_dump", max(server_num // 10000, options.for_major), prefer_exact=True
+        )
         tool_major = tool_version(pg_dump)
+        compression = plan_compression(pg_dump, tool_major, options.compress, options.format)
         backup_id, partial = repo.claim_partial(root)
         started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         try:
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             exported = conn.execute(queries.load("begin_backup_snapshot")).fetchone()
             snapshot = str(exported[0]) if exported else ""
+            data = repo.private_dir(partial / "data")
             with ThreadPoolExecutor(max_workers=1) as pool:
                 counting = pool.submit(_count_in_snapshot, target, snapshot)
-                data = repo.private_dir(partial / "data")
-                emit(f"dumping {database} with {pg_dump.name} {tool_major} ({options.format})")
+                how = compression.spec + (" by pbl" if compression.pbl_level else "")
+                emit(
+                    f"dumping {database} with {pg_dump.name} {tool_major} ({options.format}, {how})"
+                )
                 with child_env(params) as env:
-                    jobs = _run_pg_dump(runner, pg_dump, tool_major, env, snapshot, options, data)
+                    jobs, finished = _dump_and_finish(
+                        runner, pg_dump, tool_major, env, snapshot, options, compression, data
+                    )
                 rows, migrations = counting.result()
             manifest = repo.Manifest(
                 id=backup_id,
@@ -134,7 +174,7 @@ def create(
                 server_version_num=server_num,
                 database=database,
                 format=options.format,
-                compress=options.compress,
+                compress=compression.spec,
                 jobs=jobs,
                 encrypted=options.ring is not None,
                 key_id=options.ring.active if options.ring else None,
@@ -142,77 +182,89 @@ def create(
                 rows=rows,
                 started_at=started_at,
                 tool=f"{pg_dump} ({tool_major})",
+                codec=compression.codec,
+                format_version=2 if compression.pbl_level is not None else 1,
             )
             conn.execute("COMMIT")
+            for item in finished:
+                rel = str(item.path.relative_to(partial))
+                manifest.files[rel] = {"sha256": item.sha256, "bytes": item.size}
+            manifest.size_bytes = sum(f["bytes"] for f in manifest.files.values())
+            manifest.finished_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            manifest.seconds = round(time.monotonic() - started, 3)
+            repo.write_manifest(partial, manifest)
+            repo.lock_down(partial)
+            final = root / backup_id
+            repo.finish_partial(partial, final)
+        except OSError as exc:
+            with contextlib.suppress(Exception):
+                conn.execute("ROLLBACK")
+            repo.abandon_partial(partial)
+            full = exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+            raise OperationFailed(
+                f"writing backup {backup_id} failed: "
+                + ("no space left (or file size limit reached)" if full else str(exc.strerror)),
+                "free space in the destination or choose another --dest; nothing was kept",
+            ) from None
         except BaseException:
             with contextlib.suppress(Exception):
                 conn.execute("ROLLBACK")
             repo.abandon_partial(partial)
             raise
-    try:
-        if options.ring is not None:
-            emit(f"encrypting with key {options.ring.active}")
-            _encrypt_directory(data, options.ring)
-        paths = list(repo.data_files(partial))
-        # hashlib releases the GIL on large buffers: one file per core at a time (up to 4)
-        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-            digests = list(pool.map(repo.sha256_file, paths))
-        for path, digest in zip(paths, digests, strict=True):
-            rel = str(path.relative_to(partial))
-            manifest.files[rel] = {"sha256": digest, "bytes": path.stat().st_size}
-        manifest.size_bytes = sum(f["bytes"] for f in manifest.files.values())
-        manifest.finished_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        manifest.seconds = round(time.monotonic() - started, 3)
-        repo.write_manifest(partial, manifest)
-        repo.lock_down(partial)
-        final = root / backup_id
-        repo.finish_partial(partial, final)
-    except OSError as exc:
-        repo.abandon_partial(partial)
-        raise OperationFailed(
-            f"writing backup {backup_id} failed: {exc.strerror or exc}",
-            "free space in the destination or choose another --dest; nothing was kept",
-        ) from None
-    except BaseException:
-        repo.abandon_partial(partial)
-        raise
     size = manifest.size_bytes / 1e6
     emit(f"backup {backup_id} complete: {size:.1f} MB in {manifest.seconds:.1f}s")
     return repo.Backup(final, manifest, None)
 
 
-def _run_pg_dump(
+def _dump_and_finish(
     runner: Runner,
     pg_dump: Path,
     tool_major: int,
     env: dict[str, str],
     snapshot: str,
     options: CreateOptions,
+    compression: Compression,
     data: Path,
-) -> int:
-    args = [str(pg_dump), "--snapshot", snapshot, "--no-password"]
+) -> tuple[int, list[codec.Finished]]:
+    """Run pg_dump; each file it finishes is compressed (pbl's zstd), encrypted and hashed on a
+    pool of threads while it writes the next (directory format; the single-file formats are
+    finished when pg_dump exits). Returns the jobs used and the files written."""
+    args = [str(pg_dump), "--snapshot", snapshot, "--no-password", "--no-sync"]  # pbl fsyncs
     jobs = 1
-    if options.format == "directory":
+    fmt = options.format
+    if fmt == "directory":
         jobs = options.jobs or min(4, os.cpu_count() or 1)
-        args += ["-Fd", "-j", str(jobs), "-f", str(data / "dump")]
-    elif options.format == "custom":
+        args += ["-Fd", "-j", str(jobs), "-f", str(repo.private_dir(data / "dump"))]
+    elif fmt == "custom":
         args += ["-Fc", "-f", str(data / "dump.custom")]
     else:
         args += ["-Fp", "-f", str(data / "dump.sql.gz")]
-    compress = options.compress
-    if options.format == "plain" and compress.split(":")[0] in ("none", ""):
-        compress = "gzip:6"  # the spec's recipe: a gzipped SQL file
-    args += _compress_args(tool_major, compress, options.format)
-    check(runner(args, env=env), "pg_dump")
-    return jobs
-
-
-def _encrypt_directory(data: Path, ring: KeyRing) -> None:
-    for path in list(repo.data_files(data.parent)):
-        target = path.with_name(path.name + ".enc")
-        with path.open("rb") as src, target.open("wb") as dst:
-            encrypt_stream(src, dst, ring, str(path.relative_to(data)))
-        path.unlink()
+    args += compression.pg_dump_args
+    pipeline = codec.Pipeline(
+        data,
+        level=compression.pbl_level,
+        ring=options.ring,
+        compress=codec.compressible if fmt == "directory" else (lambda n: n == "dump.custom"),
+        workers=min(4, os.cpu_count() or 1),
+    )
+    watcher = None
+    if fmt == "directory":
+        watcher = ClosedFiles(
+            data / "dump",
+            lambda path: pipeline.submit(path) if codec.compressible(path.name) else None,
+        )
+        watcher.start()
+    try:
+        try:
+            result = runner(args, env=env)
+        finally:
+            if watcher is not None:
+                watcher.stop()
+        check(result, "pg_dump")
+        pipeline.submit_rest()
+        return jobs, pipeline.results()
+    finally:
+        pipeline.close()
 
 
 def _check_files(backup: repo.Backup, report: VerifyReport) -> None:
@@ -234,30 +286,48 @@ def _check_files(backup: repo.Backup, report: VerifyReport) -> None:
 
 
 @contextlib.contextmanager
-def readable_copy(backup: repo.Backup, ring: KeyRing | None) -> Iterator[Path]:
-    """The backup's data directory, decrypted into a private temporary one when encrypted. A
-    wrong key or damaged file fails here, before anything is restored."""
+def readable_copy(
+    backup: repo.Backup, ring: KeyRing | None, *, data_files: bool = True
+) -> Iterator[Path]:
+    """The backup's data directory as pg_restore reads it: decrypted and decompressed into a
+    private temporary one when pbl encrypted or compressed it. A wrong key or a damaged file
+    fails here, before anything is restored. Without data_files, pg_dump's data files are
+    decoded (every tag and checksum checked) but not kept: enough for `pg_restore --list`."""
     data = backup.path / "data"
-    if not backup.manifest.encrypted:
+    if not backup.manifest.encrypted and backup.manifest.codec != "zstd":
         yield data
         return
-    if ring is None:
+    if backup.manifest.encrypted and ring is None:
         raise ConfigError(
             f"backup {backup.id} is encrypted (key {backup.manifest.key_id})",
             "set PBL_ENCRYPTION_KEYS or --key-file with that key",
         )
     _, scratch = repo.claim_partial(backup.path.parent)  # cleaned up even after a SIGKILL
     try:
-        for path in repo.data_files(backup.path):
-            rel = path.relative_to(data)
-            name = str(rel)[: -len(".enc")]
-            out = scratch / name
-            out.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            with path.open("rb") as src, out.open("wb") as dst:
-                decrypt_stream(src, dst, ring, name)
+        files = list(repo.data_files(backup.path))
+        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+            for done in [
+                pool.submit(_decode_one, path, data, scratch, ring, data_files) for path in files
+            ]:
+                done.result()
         yield scratch
     finally:
         repo.abandon_partial(scratch)
+
+
+def _decode_one(
+    path: Path, data: Path, scratch: Path, ring: KeyRing | None, keep_data: bool
+) -> None:
+    name = str(path.relative_to(data))
+    plain = codec.plain_name(name)
+    if not keep_data and codec.compressible(Path(plain).name):
+        codec.decode_file(path, None, ring, name)
+        return
+    out = scratch / plain
+    out.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as dst:
+        codec.decode_file(path, dst, ring, name)
 
 
 def _dump_path(data: Path, fmt: str) -> Path:
@@ -285,7 +355,7 @@ def verify(
     _check_files(backup, report)
     if report.problems:
         return report
-    with readable_copy(backup, ring) as data:
+    with readable_copy(backup, ring, data_files=restore) as data:
         try:
             _check_readable(backup, data, runner)
         except OperationFailed as exc:
@@ -361,6 +431,7 @@ def _restore_into(
     with connect(_admin(target)) as admin:
         server_major = admin.info.server_version // 10000
         major = _restore_tool_major(backup, server_major)
+        mem = admin.execute(queries.load("get_maintenance_work_mem_bytes")).fetchone()
         exists = admin.execute(queries.load("get_database_exists"), {"name": target_db}).fetchone()
         if exists and exists[0]:
             with connect(psycopg.conninfo.make_conninfo(target.conninfo, dbname=target_db)) as db:
@@ -379,12 +450,17 @@ def _restore_into(
                 sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(target_db))
             )
     params = {**parse_conninfo(target.conninfo), "dbname": target_db}
+    if mem and int(mem[0]) < RESTORE_MAINTENANCE_WORK_MEM:
+        # index builds after the data are most of a restore's time: 64MB (the default) costs
+        # about a tenth more than 512MB on the demo database; only pbl's sessions get it
+        setting = f"-c maintenance_work_mem={RESTORE_MAINTENANCE_WORK_MEM // (1 << 20)}MB"
+        params["options"] = f"{params.get('options') or ''} {setting}".strip()
     dump = _dump_path(data, backup.manifest.format)
     emit(f"restoring {backup.id} into {target_db}")
     fmt = backup.manifest.format
     with child_env(params) as env:
         if fmt != "plain":
-            pg_restore = find_tool("pg_restore", major)
+            pg_restore = find_tool("pg_restore", major, prefer_exact=True)
             restore_major = tool_version(pg_restore)
             if not compat.needs_rewrite(restore_major, server_major):
                 args = [str(pg_restore), "--no-password", "--exit-on-error", "-d", target_db]
@@ -396,7 +472,7 @@ def _restore_into(
                 f"PostgreSQL {server_major} target, pg_restore {restore_major}: restoring its "
                 "script through psql in one job, without the settings the server lacks"
             )
-        psql = find_tool("psql", major)
+        psql = find_tool("psql", major, prefer_exact=True)
         with tempfile.TemporaryDirectory(prefix="pbl-restore-") as scratch:
             path = Path(scratch) / "restore.sql"  # table data in clear: 0600 in a 0700 directory
             path.touch(mode=0o600)
@@ -440,7 +516,7 @@ def _check_readable(backup: repo.Backup, data: Path, runner: Runner) -> None:
         except (OSError, EOFError) as exc:
             raise OperationFailed(f"{dump.name} is not a readable gzip file: {exc}") from None
         return
-    pg_restore = find_tool("pg_restore", _restore_tool_major(backup, 0))
+    pg_restore = find_tool("pg_restore", _restore_tool_major(backup, 0), prefer_exact=True)
     check(runner([str(pg_restore), "--list", str(dump)], env=dict(os.environ)), "pg_restore --list")
 
 

@@ -26,6 +26,7 @@ MANIFEST = "manifest.json"
 MANIFEST_SUM = "manifest.sha256"
 VERIFIED = "verified.json"
 PARTIAL = ".partial-"
+FORMAT_VERSION = 2  # the newest manifest format this pbl reads
 
 
 @dataclass
@@ -48,7 +49,8 @@ class Manifest:
     size_bytes: int = 0
     files: dict[str, dict[str, Any]] = field(default_factory=dict)  # path -> {sha256, bytes}
     tool: str = ""
-    format_version: int = 1
+    format_version: int = 1  # 2: pbl compressed pg_dump's files (codec "zstd")
+    codec: str = "pg_dump"  # who compressed the data: pg_dump (inside its archive) or pbl (zstd)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -137,8 +139,19 @@ def read_manifest(root: Path, *, check: bool = True) -> Manifest:
                 f"{MANIFEST_SUM})"
             )
     try:
-        return Manifest(**json.loads(text))
-    except (ValueError, TypeError):
+        fields = json.loads(text)
+        version = int(fields.get("format_version", 1))
+    except (ValueError, TypeError, AttributeError):
+        raise OperationFailed(f"backup {root.name}: {MANIFEST} is not a pbl manifest") from None
+    if version > FORMAT_VERSION:
+        raise OperationFailed(
+            f"backup {root.name} has manifest format {version}; this pbl reads up to "
+            f"{FORMAT_VERSION}",
+            f"use pbl {fields.get('pbl_version', 'newer')} or newer for it",
+        )
+    try:
+        return Manifest(**fields)
+    except TypeError:
         raise OperationFailed(f"backup {root.name}: {MANIFEST} is not a pbl manifest") from None
 
 
@@ -176,6 +189,12 @@ def find_backup(root: Path, backup_id: str) -> Backup:
     for backup in list_backups(root):
         if backup.id == backup_id:
             return backup
+    if (
+        "/" not in backup_id
+        and not backup_id.startswith(".")
+        and (root / backup_id / MANIFEST).is_file()
+    ):
+        read_manifest(root / backup_id)  # there, but unreadable: say why
     raise ConfigError(f"no backup {backup_id} in {root}", "see 'pbl backup list'")
 
 

@@ -12,7 +12,7 @@ import base64
 import json
 import os
 import struct
-from typing import IO
+from typing import IO, Protocol
 
 from pbl_db.crypto.cipher import DecryptError, KeyRing
 
@@ -34,33 +34,61 @@ def _aad(header: bytes, index: int, final: bool) -> bytes:
     return header + struct.pack(">Q?", index, final)
 
 
-def encrypt_stream(src: IO[bytes], dst: IO[bytes], ring: KeyRing, name: str) -> None:
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+class Sink(Protocol):
+    def write(self, data: bytes, /) -> int: ...
 
-    prefix = os.urandom(8)
-    header = (
-        json.dumps(
-            {
-                "key_id": ring.active,
-                "nonce_prefix": base64.b64encode(prefix).decode(),
-                "file": name,
-            },
-            sort_keys=True,
-        ).encode()
-        + b"\n"
-    )
-    aead = AESGCM(_subkey(ring, ring.active))
-    dst.write(MAGIC + header)
-    index = 0
-    chunk = src.read(CHUNK)
-    while True:
-        following = src.read(CHUNK) if chunk else b""
-        final = not following
-        sealed = aead.encrypt(prefix + struct.pack(">I", index), chunk, _aad(header, index, final))
-        dst.write(_LEN.pack(len(sealed)) + sealed)
-        if final:
-            return
-        chunk, index = following, index + 1
+
+class EncryptingWriter:
+    """A write-only stream that encrypts into dst in the format above. Every full chunk but the
+    last is sealed as soon as more data follows it; close() seals the last one as final."""
+
+    def __init__(self, dst: Sink, ring: KeyRing, name: str) -> None:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        self._prefix = os.urandom(8)
+        self._header = (
+            json.dumps(
+                {
+                    "key_id": ring.active,
+                    "nonce_prefix": base64.b64encode(self._prefix).decode(),
+                    "file": name,
+                },
+                sort_keys=True,
+            ).encode()
+            + b"\n"
+        )
+        self._aead = AESGCM(_subkey(ring, ring.active))
+        self._dst = dst
+        self._pending = bytearray()
+        self._index = 0
+        self.closed = False
+        dst.write(MAGIC + self._header)
+
+    def _seal(self, chunk: bytes, final: bool) -> None:
+        nonce = self._prefix + struct.pack(">I", self._index)
+        sealed = self._aead.encrypt(nonce, chunk, _aad(self._header, self._index, final))
+        self._dst.write(_LEN.pack(len(sealed)) + sealed)
+        self._index += 1
+
+    def write(self, data: bytes) -> int:
+        self._pending += data
+        while len(self._pending) > CHUNK:  # more follows this chunk: it is not the last
+            self._seal(bytes(self._pending[:CHUNK]), final=False)
+            del self._pending[:CHUNK]
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._seal(bytes(self._pending), final=True)
+            self._pending.clear()
+            self.closed = True
+
+
+def encrypt_stream(src: IO[bytes], dst: IO[bytes], ring: KeyRing, name: str) -> None:
+    writer = EncryptingWriter(dst, ring, name)
+    for block in iter(lambda: src.read(CHUNK), b""):
+        writer.write(block)
+    writer.close()
 
 
 def read_header(src: IO[bytes], name: str) -> dict[str, str]:

@@ -109,11 +109,16 @@ def postgres_bindirs(first: str | None = None) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
-def find_tool(name: str, server_major: int, *, exact: bool = False) -> Path:
+def find_tool(
+    name: str, server_major: int, *, exact: bool = False, prefer_exact: bool = False
+) -> Path:
     """The newest `name` whose major version is at least the server's (exactly the server's
-    for tools that read its files: pg_verifybackup's WAL parsing, pg_ctl/postgres)."""
+    for tools that read its files: pg_verifybackup's WAL parsing, pg_ctl/postgres). With
+    prefer_exact, the server's own major when installed: pg_dump's output then restores into
+    that major with pg_restore -j, where a newer pg_dump's needs psql and one job (compat.py)."""
     best: tuple[int, Path] | None = None
     seen = []
+    override = os.environ.get("PBL_PG_BINDIR")
     for bindir in postgres_bindirs():
         binary = bindir / name
         if not binary.exists():
@@ -121,6 +126,10 @@ def find_tool(name: str, server_major: int, *, exact: bool = False) -> Path:
         major = tool_version(binary)
         seen.append(f"{binary} ({major})")
         fits = major == server_major if exact else major >= server_major
+        if fits and override and bindir == Path(override):
+            return binary  # the operator's choice
+        if prefer_exact and major == server_major:
+            return binary
         if fits and (best is None or major > best[0]):
             best = (major, binary)
     if best is None:

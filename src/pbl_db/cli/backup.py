@@ -49,11 +49,23 @@ def create(
         int, typer.Option("--jobs", min=0, help="Parallel jobs (directory format).")
     ] = 0,
     compress: Annotated[
-        str, typer.Option("--compress", help="METHOD:LEVEL, e.g. gzip:1.")
-    ] = "gzip:1",
+        str,
+        typer.Option(
+            "--compress",
+            help="zstd:N (default zstd:1), gzip:N, lz4 or none; plain takes gzip:N (default 6).",
+        ),
+    ] = "",
     encrypt: Annotated[
         bool, typer.Option("--encrypt", help="AES-256-GCM with the active key.")
     ] = False,
+    for_major: Annotated[
+        int,
+        typer.Option(
+            "--for-major",
+            min=0,
+            help="Upgrading: dump with this newer major's pg_dump, as PostgreSQL advises.",
+        ),
+    ] = 0,
     key_file: KeyFile = None,
     database_url: DatabaseUrl = None,
     as_json: Json = False,
@@ -64,7 +76,12 @@ def create(
     from pbl_db.backup.logical import create as run_create
 
     options = CreateOptions(
-        repo.backup_dir(dest), fmt, jobs, compress, _ring(key_file, True) if encrypt else None
+        repo.backup_dir(dest),
+        fmt,
+        jobs,
+        compress,
+        _ring(key_file, True) if encrypt else None,
+        for_major,
     )
     backup = run_create(target(database_url), options, on_event=say)
     m = backup.manifest
