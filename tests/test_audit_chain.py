@@ -195,7 +195,7 @@ def test_encoding_is_reproducible_in_python(conn, db_url: str, tenant: uuid.UUID
     ids = [add(conn, tenant, **values) for values in tricky]
     text_forms = conn.execute(
         psycopg.sql.SQL(
-            "SELECT a.id, a.chain_seq, a.chain_prev_hash, a.verification_hash, {} "
+            "SELECT a.id, a.chain_seq, a.chain_prev_hash, a.verification_hash, ARRAY[{}] "
             "FROM audit_logs AS a WHERE a.id = ANY(%s) ORDER BY a.chain_seq"
         ).format(psycopg.sql.SQL(_content_fragment())),
         (ids,),
@@ -332,7 +332,7 @@ def _forge_copy(conn: psycopg.Connection, template: uuid.UUID, seq: int, prev: s
     conn.execute("CREATE TEMP TABLE f AS SELECT * FROM audit_logs WHERE id = %s", (template,))
     conn.execute("UPDATE f SET id = %s, chain_seq = %s, chain_prev_hash = %s", (forged, seq, prev))
     row = conn.execute(
-        psycopg.sql.SQL("SELECT a.chain_seq, a.chain_prev_hash, {} FROM f AS a").format(
+        psycopg.sql.SQL("SELECT a.chain_seq, a.chain_prev_hash, ARRAY[{}] FROM f AS a").format(
             psycopg.sql.SQL(_content_fragment())
         )
     ).fetchone()

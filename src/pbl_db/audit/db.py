@@ -31,7 +31,7 @@ def removed_leaves_query(conn: psycopg.Connection[Any], name: str) -> str:
 
 
 def with_content(name: str) -> sql.Composed:
-    """A query whose {content} is the ARRAY of the row's content text forms (alias a)."""
+    """A query whose {content} is the row's content text forms as columns (alias a)."""
     return sql.SQL(queries.load(name)).format(content=sql.SQL(queries.load("audit_chain_content")))
 
 

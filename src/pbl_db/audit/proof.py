@@ -71,7 +71,8 @@ def proof(conn: psycopg.Connection[Any], row_id: str) -> Proof:
         raise OperationFailed(
             f"{len(rows)} audit rows share the id {wanted}", "run pbl audit verify"
         )
-    (rid, tenant, _stamp, seq, prev, stored, block_text, row_root, block_ts, content) = rows[0]
+    (rid, tenant, _stamp, seq, prev, stored, block_text, row_root, block_ts) = rows[0][:9]
+    content = rows[0][9:]
     if seq is None or prev is None:
         raise OperationFailed(
             f"audit row {rid} is not in its tenant's hash chain", "run pbl audit verify"

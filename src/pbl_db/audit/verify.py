@@ -8,11 +8,13 @@ the database being checked takes part in the check.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import chain
 from typing import Any, NamedTuple
 
 import psycopg
@@ -83,6 +85,7 @@ class TenantResult:
     blocks: int = 0  # blocks whose Merkle root was recomputed and matched
     blocks_unverifiable: int = 0  # blocks with leaves dropped with a partition
     problem: Problem | None = None
+    worker: int = 0  # which process checked it: 0 this one, 1.. a worker
 
 
 @dataclass
@@ -93,6 +96,7 @@ class VerifyReport:
     seal_head_hash: str | None = None
     problems: list[Problem] = field(default_factory=list)
     seconds: float = 0.0
+    jobs: int = 1  # processes that checked chains (this one and the workers that answered)
 
     @property
     def ok(self) -> bool:
@@ -112,7 +116,7 @@ class _Item(NamedTuple):
     merkle_root: str | None
     block_timestamp: dt.datetime | None
     event_timestamp: dt.datetime | None
-    content: list[str | None] | None
+    content: Sequence[str | None] | None
 
 
 @dataclass
@@ -144,8 +148,14 @@ def verify(
     since: dt.datetime | None = None,
     *,
     on_progress: VerifyProgress | None = None,
+    jobs: int = 1,
 ) -> VerifyReport:
-    """Check the chains of every tenant (or one, by id or slug) and every seal record."""
+    """Check the chains of every tenant (or one, by id or slug) and every seal record.
+
+    With jobs > 1 and enough rows, jobs - 1 worker processes check some tenants' chains in the
+    same snapshot (pbl_db.audit.parallel) while this one checks the rest."""
+    if jobs < 1:
+        raise ConfigError(f"--jobs {jobs} must be at least 1")
     prepare(conn, "pbl audit verify")
     started = time.monotonic()
     report = VerifyReport()
@@ -156,10 +166,13 @@ def verify(
         with conn.transaction():
             tenant_id = _resolve_tenant(conn, tenant) if tenant else None
             _check_seal_chain(conn, report)
-            tenants = conn.execute(
-                queries.load("list_audit_chain_tenants"), {"tenant_id": tenant_id}
-            ).fetchall()
-            total = sum(t[3] or 0 for t in tenants)
+            tenants = [
+                TenantRow(*r)
+                for r in conn.execute(
+                    queries.load("list_audit_chain_tenants"), {"tenant_id": tenant_id}
+                )
+            ]
+            total = sum(t.last_seq or 0 for t in tenants)
             done = 0
             purged_query = removed_leaves_query(conn, "list_audit_chain_purged")
 
@@ -169,23 +182,55 @@ def verify(
                 if on_progress:
                     on_progress(done, total)
 
-            for tid, slug, heads, last_seq, head_prev, head_hash in tenants:
-                result = TenantResult(str(tid), slug, head_seq=last_seq)
-                mine = {
-                    r[0]: _SealInfo(SealRecord(*r))
-                    for r in conn.execute(queries.load("list_audit_seals"), {"tenant_id": tid})
-                }
-                result.problem = _check_tenant(
-                    conn, result, heads or 0, head_prev, head_hash, mine, since, step, purged_query
+            results: dict[str, TenantResult] = {}
+            if jobs > 1:
+                from pbl_db.audit.parallel import verify_in_workers
+
+                results = verify_in_workers(conn, tenants, since, purged_query, jobs, step)
+            for row in tenants:
+                result = results.get(str(row.id)) or verify_tenant(
+                    conn, row, since, step, purged_query
                 )
                 if result.problem:
-                    result.problem.tenant_id = result.tenant_id
                     report.problems.append(result.problem)
                 report.tenants.append(result)
+            report.jobs = len({0, *(r.worker for r in report.tenants)})
     finally:
         conn.isolation_level, conn.read_only = saved
     report.seconds = time.monotonic() - started
     return report
+
+
+class TenantRow(NamedTuple):
+    """A tenant to check, with its chain head (list_audit_chain_tenants.sql)."""
+
+    id: Any
+    slug: str | None
+    heads: int | None
+    last_seq: int | None
+    head_prev: str | None
+    head_hash: str | None
+
+
+def verify_tenant(
+    conn: psycopg.Connection[Any],
+    row: TenantRow,
+    since: dt.datetime | None,
+    step: Callable[[int], None],
+    purged_query: str,
+) -> TenantResult:
+    """One tenant's chain and blocks, read in conn's current transaction."""
+    result = TenantResult(str(row.id), row.slug, head_seq=row.last_seq)
+    mine = {
+        r[0]: _SealInfo(SealRecord(*r))
+        for r in conn.execute(queries.load("list_audit_seals"), {"tenant_id": row.id})
+    }
+    result.problem = _check_tenant(
+        conn, result, row.heads or 0, row.head_prev, row.head_hash, mine, since, step, purged_query
+    )
+    if result.problem:
+        result.problem.tenant_id = result.tenant_id
+    return result
 
 
 def _resolve_tenant(conn: psycopg.Connection[Any], value: str) -> str:
@@ -235,20 +280,40 @@ def _check_seal_chain(conn: psycopg.Connection[Any], report: VerifyReport) -> No
 
 
 def _stream_rows(
-    conn: psycopg.Connection[Any], tenant_id: str, from_seq: int, step: Callable[[int], None]
+    conn: psycopg.Connection[Any],
+    tenant_id: str,
+    from_seq: int,
+    step: Callable[[int], None],
+    *,
+    streamed: bool,
 ) -> Generator[_Item, None, None]:
-    with conn.cursor(name="pbl_audit_rows") as cur:
-        cur.itersize = FETCH
-        cur.execute(
-            with_content("list_audit_chain_rows"), {"tenant_id": tenant_id, "from_seq": from_seq}
-        )
+    """The tenant's rows in chain order: streamed (the server sends while we hash) when nothing
+    else reads on the connection meanwhile, else through a server-side cursor."""
+    query = with_content("list_audit_chain_rows")
+    params = {"tenant_id": tenant_id, "from_seq": from_seq}
+    with contextlib.ExitStack() as stack:
+        rows: Iterator[tuple[Any, ...]]
+        if streamed:
+            cur = stack.enter_context(conn.cursor())
+            rows = cur.stream(query, params, size=FETCH if psycopg.pq.version() >= 170000 else 1)
+        else:
+            named = stack.enter_context(conn.cursor(name="pbl_audit_rows"))
+            named.itersize = FETCH
+            rows = iter(named.execute(query, params))
         n = 0
-        for rid, seq, prev, vhash, block, root, block_ts, event_ts, content in cur:
-            yield _Item(seq, vhash, prev, str(rid), block, root, block_ts, event_ts, content)
-            n += 1
-            if n == FETCH:
-                step(n)
-                n = 0
+        try:
+            for row in rows:  # chain fields, then the content's text forms (row[7] is the id)
+                yield _Item(row[0], row[1], row[2], row[7], row[3], row[4], row[5], row[6], row[7:])
+                n += 1
+                if n == FETCH:
+                    step(n)
+                    n = 0
+        except GeneratorExit:
+            # read the rest: psycopg cancels a stream left unread, which fails the transaction
+            # the other tenants are still checked in
+            for _ in rows:
+                pass
+            raise
         step(n)
 
 
@@ -344,14 +409,17 @@ def _check_tenant(
         clusters = [c for c in clusters if c.first >= from_seq]
     result.from_seq = from_seq
 
-    rows = _stream_rows(conn, tid, from_seq, step)
     purged = _stream_purged(conn, purged_query, tid, from_seq)
+    first_purged = next(purged, None)
+    rows = _stream_rows(conn, tid, from_seq, step, streamed=first_purged is None)
+    items = rows if first_purged is None else _merged(rows, chain([first_purged], purged))
     try:
         return _walk(
             conn,
             result,
             clusters,
-            (rows, purged),
+            items,
+            rows.close,
             from_seq,
             (head_prev, head_hash),
             seals,
@@ -366,7 +434,8 @@ def _walk(
     conn: psycopg.Connection[Any],
     result: TenantResult,
     clusters: list[_Cluster],
-    streams: tuple[Iterator[_Item], Iterator[_Item]],
+    items: Iterator[_Item],
+    release: Callable[[], None],
     from_seq: int,
     head: tuple[str | None, str | None],
     seals: dict[int, _SealInfo],
@@ -375,9 +444,10 @@ def _walk(
     head_seq = result.head_seq
     head_prev, head_hash = head
     state = _Walk(conn, result, clusters)
+    state.release = release
     prev: _Item | None = None
     expected = from_seq
-    for item in _merged(*streams):
+    for item in items:
         s = item.seq
         if prev is not None and s == prev.seq:
             other = "a row recorded as purged" if item.row_id is None else f"row {prev.row_id}"
@@ -392,11 +462,12 @@ def _walk(
             )
         # positions expected..s-1 are missing: the ledger must explain them; after that every
         # partition removal that ends before s has been seen whole
-        problem = (state.gap(expected, s - 1, item) if s > expected else None) or (
-            state.close_clusters_before(s)
-        )
-        if problem:
-            return problem
+        if s > expected or state.index < len(clusters):
+            problem = (state.gap(expected, s - 1, item) if s > expected else None) or (
+                state.close_clusters_before(s)
+            )
+            if problem:
+                return problem
         if s == expected and s == 1 and item.prev != GENESIS:
             return state.at(item, "broken_link", "the first row of the chain does not link to 0…0")
         if s == expected and prev is not None and item.prev != prev.hash:
@@ -443,6 +514,9 @@ class _Walk:
         self.result = result
         self.clusters = clusters
         self.index = 0  # clusters before it are closed
+        self.release: Callable[[], None] = lambda: None  # ends the row stream before a query
+        self.last_block: Any = None  # the raw block name seal_leaf saw last, and its seal
+        self.last_seal: tuple[int | None, _SealInfo | None] = (None, None)
 
     @staticmethod
     def at(item: _Item | None, reason: str, detail: str) -> Problem:
@@ -497,6 +571,7 @@ class _Walk:
         return None
 
     def diagnose_link(self, item: _Item, prev: _Item) -> Problem:
+        self.release()  # a stream holds the connection until it is read or closed
         found = self.conn.execute(
             queries.load("find_audit_chain_row_by_hash"),
             {"tenant_id": self.result.tenant_id, "hash": item.prev},
@@ -533,8 +608,12 @@ class _Walk:
                         item, "row_seal_mismatch", "the row has seal columns but no block_number"
                     )
             return None
-        block = item.block if item.row_id is None else block_of(item.block)
-        info = seals.get(block) if block is not None else None
+        if item.block == self.last_block:  # rows come block by block: parse each name once
+            block, info = self.last_seal
+        else:
+            block = item.block if item.row_id is None else block_of(item.block)
+            info = seals.get(block) if block is not None else None
+            self.last_block, self.last_seal = item.block, (block, info)
         if info is None:
             return self.at(
                 item, "bad_block", f"names block {item.block}, which is not a seal of its tenant"

@@ -1,0 +1,2 @@
+-- A verify worker's first statement: read exactly what verify's own transaction reads.
+SET TRANSACTION SNAPSHOT {}
