@@ -113,7 +113,10 @@ def main() -> None:
             pg.drop_database(name)
         pg.drop_database(template)
     med = {k: statistics.median(v) for k, v in times.items()}
-    print(f"audit chain, {ROWS} rows of {spec.tenants} tenants, {blocks} day blocks, {pg.version}")
+    print(
+        f"audit chain, {ROWS} rows of {spec.tenants} tenants, {blocks} day blocks, "
+        f"PostgreSQL {pg.version // 10000}"
+    )
     print(
         table(
             [

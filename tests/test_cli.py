@@ -56,7 +56,7 @@ def test_help_does_not_import_heavy_modules() -> None:
     )
     assert report["codes"] == [0, 0, 0]
     # only the command asked for is built: no other command's module, nothing heavy
-    cli = {"pbl_db.cli.app", "pbl_db.cli.common", "pbl_db.cli.lazy_rich", "pbl_db.cli.render"}
+    cli = {"pbl_db.cli.app", "pbl_db.cli.common", "pbl_db.cli.lazy_rich", "pbl_db.cli.output"}
     assert set(report["modules"]) - cli == {"pbl_db.cli.migrate", "pbl_db.cli.local"}
     assert "migrate" in report["stdout"] and "rollback" in report["stdout"]
 
@@ -69,9 +69,9 @@ def test_health_imports_only_what_it_needs(db_url: str) -> None:
     assert report["codes"] == [0], report
     heavy = {m.split(".")[0] for m in report["modules"] if not m.startswith("pbl_db")}
     assert heavy == {"psycopg"}  # no pydantic (typer 0.29), markdown_it, yoyo, redis, crypto
+    # the fast path (pbl_db.cli.fast): not even the typer command of health
     others = {m for m in report["modules"] if m.startswith("pbl_db.cli.")}
-    assert "pbl_db.cli.health" in others
-    assert not others & {f"pbl_db.cli.{e.module}" for e in COMMANDS if e.module != "health"}
+    assert others == {"pbl_db.cli.fast", "pbl_db.cli.health_report", "pbl_db.cli.output"}
 
 
 def test_root_help_lists_every_command_in_its_panel() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pbl_db.errors import ExitCode, PblError
 
@@ -22,32 +22,52 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"pbl {__version__}")
         return int(ExitCode.OK)
+    if args[:1] in (["health"], ["--debug"]):
+        from pbl_db.cli.fast import parse_health
+
+        fast = parse_health(args)
+        if fast is not None:  # no typer: monitoring runs this every minute
+            from pbl_db.cli.health_report import run_health
+
+            options, debug = fast
+            return _guarded(lambda: run_health(options), debug or _debug_requested(args))
+    return _guarded(lambda: _run_typer(args), _debug_requested(args))
+
+
+def _run_typer(args: list[str]) -> int:
     from pbl_db.cli import lazy_rich
 
     lazy_rich.install()
-    import typer
-
     from pbl_db.cli.app import build_command
 
-    debug = _debug_requested(args)
+    result = build_command(args).main(args=args, prog_name="pbl", standalone_mode=False)
+    return result if isinstance(result, int) else int(ExitCode.OK)
+
+
+def _guarded(work: Callable[[], int], debug: bool) -> int:
+    """Run work; turn every failure into its one line on stderr and its exit code."""
     try:
-        result = build_command(args).main(args=args, prog_name="pbl", standalone_mode=False)
+        return work()
     except PblError as exc:
         if debug:
             traceback.print_exc()
         print(f"pbl: {exc}", file=sys.stderr)
         return int(exc.exit_code)
-    except typer.TyperException as exc:
-        show = getattr(exc, "show", None)
-        if show is not None:
-            show()
-        else:
-            print(f"pbl: {exc.format_message()}", file=sys.stderr)
-        return exc.exit_code
-    except (typer.Abort, KeyboardInterrupt):
+    except KeyboardInterrupt:
         print("pbl: interrupted", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
     except Exception as exc:
+        typer = sys.modules.get("typer")  # the fast path never imports it
+        if typer is not None and isinstance(exc, typer.TyperException):
+            show = getattr(exc, "show", None)
+            if show is not None:
+                show()
+            else:
+                print(f"pbl: {exc.format_message()}", file=sys.stderr)
+            return int(exc.exit_code)
+        if typer is not None and isinstance(exc, typer.Abort):
+            print("pbl: interrupted", file=sys.stderr)
+            return int(ExitCode.INTERRUPTED)
         if debug:
             traceback.print_exc()
         detail = str(exc).splitlines()[0] if str(exc) else ""
@@ -57,7 +77,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return int(ExitCode.FAILED)
-    return result if isinstance(result, int) else int(ExitCode.OK)
 
 
 def run() -> None:

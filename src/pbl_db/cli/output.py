@@ -1,0 +1,119 @@
+"""What every command prints through, without typer: the target notice, progress, secrets read
+from stdin, and the one renderer for table and JSON. Loaded by the fast paths (pbl_db.cli.fast)
+as well as by the typer commands (via pbl_db.cli.common)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pbl_db.connection import Target
+
+
+def say(message: str) -> None:
+    """A progress or notice line: stderr, so stdout stays clean for --json."""
+    print(f"pbl: {message}", file=sys.stderr, flush=True)
+
+
+def target(database_url: str | None) -> Target:
+    """Resolve the target and say which one this run uses (once, on stderr)."""
+    from pbl_db.connection import resolve_target
+
+    resolved = resolve_target(database_url)
+    if not os.environ.get("PBL_QUIET"):
+        say(resolved.notice())
+    if resolved.warning:
+        say(f"warning: {resolved.warning}")
+    return resolved
+
+
+class Progress:
+    """A rich progress bar on a terminal; silent otherwise. Call it with (done, total)."""
+
+    def __init__(self, description: str) -> None:
+        self.description = description
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> Progress:
+        if sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import Progress as Bar
+
+            self._bar = Bar(console=Console(stderr=True), transient=False)
+            self._bar.start()
+            self._task = self._bar.add_task(self.description, total=None)
+        return self
+
+    def __call__(self, done: int, total: int, description: str | None = None) -> None:
+        if self._bar is not None:
+            self._bar.update(
+                self._task,
+                completed=done,
+                total=total or None,
+                description=description or self.description,
+            )
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def read_secret(prompt: str, *, confirm: bool = False) -> str:
+    """A value from stdin, or from a hidden prompt on a terminal: never from argv."""
+    if not sys.stdin.isatty():
+        value = sys.stdin.read()
+        value = value[:-1] if value.endswith("\n") else value
+    else:
+        import getpass
+
+        value = getpass.getpass(f"{prompt}: ")
+        if confirm and getpass.getpass(f"{prompt} (again): ") != value:
+            from pbl_db.errors import ConfigError
+
+            raise ConfigError("the two entries differ", "try again")
+    if not value:
+        from pbl_db.errors import ConfigError
+
+        raise ConfigError(f"no {prompt.lower()} given", "pipe it on stdin or type it at the prompt")
+    return value
+
+
+def optional_migrations_dir(sql_dir: str | None) -> Path | None:
+    """The migrations directory, or None where there is none (checks then SKIP)."""
+    from pbl_db.errors import ConfigError
+    from pbl_db.paths import migrations_dir
+
+    try:
+        return migrations_dir(sql_dir)
+    except ConfigError:
+        return None
+
+
+def render(
+    rows: Sequence[Mapping[str, Any]] | Mapping[str, Any],
+    *,
+    as_json: bool,
+    columns: Sequence[tuple[str, str]] = (),
+    title: str | None = None,
+) -> None:
+    """Print rows as a rich table (columns = (key, header) pairs) or as JSON."""
+    if as_json:
+        print(json.dumps(rows, indent=2, default=str))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False)
+    items = [rows] if isinstance(rows, Mapping) else list(rows)
+    cols = list(columns) or [(key, key) for key in (items[0] if items else {})]
+    for _, header in cols:
+        table.add_column(header)
+    for item in items:
+        table.add_row(*("" if item.get(key) is None else str(item.get(key)) for key, _ in cols))
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
