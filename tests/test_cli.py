@@ -57,8 +57,48 @@ def test_help_does_not_import_heavy_modules() -> None:
     assert report["codes"] == [0, 0, 0]
     # only the command asked for is built: no other command's module, nothing heavy
     cli = {"pbl_db.cli.app", "pbl_db.cli.common", "pbl_db.cli.lazy_rich", "pbl_db.cli.output"}
+    cli |= {"pbl_db.cli.commands", "pbl_db.cli.root_help"}
     assert set(report["modules"]) - cli == {"pbl_db.cli.migrate", "pbl_db.cli.local"}
     assert "migrate" in report["stdout"] and "rollback" in report["stdout"]
+
+
+def test_root_help_needs_no_typer() -> None:
+    report = _imported(
+        "codes = [main(['--help'])]\nassert 'typer' not in sys.modules, 'typer imported'"
+    )
+    assert report["codes"] == [0]
+    assert set(report["modules"]) == {
+        "pbl_db.cli.commands",
+        "pbl_db.cli.root_help",
+    }
+    assert "Backups and recovery" in report["stdout"]
+
+
+@pytest.mark.parametrize("colour", ["", "1"], ids=["plain", "FORCE_COLOR"])
+@pytest.mark.parametrize("width", ["60", "100", "200"])
+def test_root_help_is_what_typer_draws(width: str, colour: str) -> None:
+    """pbl_db.cli.root_help draws typer's root help byte for byte, colours included."""
+    env = {"COLUMNS": width, "FORCE_COLOR": colour}
+    ours = run_pbl("--help", env=env)
+    theirs = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys\n"
+            "from pbl_db.cli.app import build_command\n"
+            "try:\n"
+            "    build_command([]).main(args=['--help'], prog_name='pbl', standalone_mode=False)\n"
+            "except SystemExit:\n"
+            "    pass\n",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **env},
+    )
+    assert ours.code == 0
+    assert ours.out == theirs.stdout
+    assert ("\x1b[" in ours.out) == bool(colour)
 
 
 def test_health_imports_only_what_it_needs(db_url: str) -> None:

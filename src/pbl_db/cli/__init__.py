@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from collections.abc import Callable, Sequence
 
 from pbl_db.errors import ExitCode, PblError
@@ -22,6 +21,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"pbl {__version__}")
         return int(ExitCode.OK)
+    if args == ["--help"]:  # typer's layout, drawn with rich alone
+        from pbl_db.cli.root_help import print_root_help
+
+        return _guarded(print_root_help, False)
     if args[:1] in (["health"], ["--debug"]):
         from pbl_db.cli.fast import parse_health
 
@@ -50,6 +53,8 @@ def _guarded(work: Callable[[], int], debug: bool) -> int:
         return work()
     except PblError as exc:
         if debug:
+            import traceback
+
             traceback.print_exc()
         print(f"pbl: {exc}", file=sys.stderr)
         return int(exc.exit_code)
@@ -69,6 +74,8 @@ def _guarded(work: Callable[[], int], debug: bool) -> int:
             print("pbl: interrupted", file=sys.stderr)
             return int(ExitCode.INTERRUPTED)
         if debug:
+            import traceback
+
             traceback.print_exc()
         detail = str(exc).splitlines()[0] if str(exc) else ""
         print(
