@@ -425,6 +425,36 @@ def test_seal_records_blocks_and_stamps_rows(conn, five, tenant, pbl: Pbl, db_ur
     assert code == 0 and report["tenants"][0]["blocks"] == 2 and report["seals"]["count"] == 2
 
 
+def test_seal_groups_blocks_into_transactions_and_chains_across_them(
+    conn, pbl: Pbl, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blocks of about TXN_ROWS rows share a transaction; numbers and seal hashes run on
+    across the transactions, and every row carries its own block."""
+    monkeypatch.setattr("pbl_db.audit.seal.TXN_ROWS", 3)
+    a, b = make_tenant(conn, "a-co"), make_tenant(conn, "b-co")
+    for day in range(4):
+        for t in (a, b):
+            for i in range(1 + day % 2):
+                add(conn, t, event_timestamp=DAYS_AGO - timedelta(days=day, minutes=i))
+    blocks = seal(pbl, db_url)
+    assert [b["block_number"] for b in blocks] == list(range(1, 9))
+    assert sum(b["leaf_count"] for b in blocks) == 12
+    seals = conn.execute(
+        "SELECT block_number, prev_seal_hash, seal_hash, sealed_at, leaf_count FROM audit_seals "
+        "ORDER BY block_number"
+    ).fetchall()
+    assert seals[0][1] == GENESIS
+    assert all(seals[i][1] == seals[i - 1][2] for i in range(1, len(seals)))
+    transactions = {r[3] for r in seals}
+    assert 1 < len(transactions) < len(seals)  # several blocks per transaction, several of them
+    stamped = conn.execute(
+        "SELECT a.block_number, count(*) FROM audit_logs a GROUP BY a.block_number"
+    ).fetchall()
+    assert sorted((int(n), c) for n, c in stamped) == [(r[0], r[4]) for r in seals]
+    code, report = verify(pbl, db_url)
+    assert code == 0 and report["seals"]["count"] == 8, report["problems"]
+
+
 def test_seal_columns_supplied_at_insert_are_cleared(
     conn, five, tenant, pbl: Pbl, db_url: str
 ) -> None:

@@ -77,6 +77,48 @@ def test_content_update_and_delete_refused_for_owner_and_superuser(
     assert fetch(conn, event_id, "event_description") is None
 
 
+@pytest.mark.parametrize(
+    ("column", "before", "after"),
+    [
+        ("event_data", '{"amount": 1.0}', '{"amount": 1.00}'),  # equal as jsonb, not as text
+        ("user_agent", "curl", "curl "),
+        ("chain_prev_hash", None, "f" * 64),
+        ("created_at", None, "2000-01-01T00:00:00Z"),
+    ],
+)
+def test_every_content_change_is_refused_even_an_equal_looking_one(
+    conn: psycopg.Connection, tenant: uuid.UUID, column: str, before: str | None, after: str
+) -> None:
+    """The guard compares the row byte for byte bar the lifecycle columns: a rewrite that
+    jsonb equality calls equal (and that would change the chained text) is refused too."""
+    event_id, _ = add_event(conn, tenant)
+    name = psycopg.sql.Identifier(column)
+    if before is not None:
+        with conn.transaction():
+            conn.execute("ALTER TABLE audit_logs DISABLE TRIGGER audit_logs_append_only")
+            conn.execute(
+                psycopg.sql.SQL("UPDATE audit_logs SET {} = %s WHERE id = %s").format(name),
+                (before, event_id),
+            )
+            conn.execute("ALTER TABLE audit_logs ENABLE TRIGGER audit_logs_append_only")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
+        conn.execute(
+            psycopg.sql.SQL("UPDATE audit_logs SET {} = %s WHERE id = %s").format(name),
+            (after, event_id),
+        )
+    conn.rollback()
+
+
+def test_a_lifecycle_update_keeps_retention_until(conn: psycopg.Connection, tenant) -> None:
+    """Updates that leave retention_until alone (sealing stamps every row) keep its value."""
+    event_id, _ = add_event(conn, tenant, regulation="FCRA")
+    kept = fetch(conn, event_id, "retention_until")
+    conn.execute("UPDATE audit_logs SET status = 'verified' WHERE id = %s", (event_id,))
+    conn.execute("UPDATE audit_logs SET status = status WHERE id = %s", (event_id,))
+    assert fetch(conn, event_id, "retention_until") == kept
+    assert fetch(conn, event_id, "status") == "verified"
+
+
 def test_application_user_cannot_touch_content(db_url: str, conn, tenant) -> None:
     event_id, _ = add_event(conn, tenant)
     refused = pytest.raises(psycopg.errors.InsufficientPrivilege)
