@@ -23,6 +23,7 @@ from pbl_db import queries
 from pbl_db.crypto.cipher import Context, KeyRing
 from pbl_db.crypto.fields import encrypt_json
 from pbl_db.errors import ConfigError, RefusedError
+from pbl_db.replica import require_primary
 from pbl_db.tenant import require_rls_bypass
 
 ProgressSink = Callable[[str, int, int], None]
@@ -372,6 +373,7 @@ def seed_demo(
     on_progress: ProgressSink | None = None,
 ) -> DemoReport:
     """Insert the demo data in one transaction; conn must be in autocommit mode."""
+    require_primary(conn, "pbl seed demo")
     spec.check()
     require_rls_bypass(conn, "pbl seed demo (COPY into tables with row-level security)")
     progress = on_progress or (lambda _t, _d, _n: None)

@@ -12,6 +12,7 @@ class ExitCode(IntEnum):
     CONNECT = 3  # cannot connect: unreachable, authentication, missing database
     REFUSED = 4  # refused for safety: drift, missing rollback, TLS required, ...
     BUSY = 5  # a lock could not be had in time; nothing changed, retry later
+    STANDBY = 6  # the command writes and the target is a standby (read-only); nothing changed
     INTERRUPTED = 130
 
 
@@ -47,3 +48,7 @@ class RefusedError(PblError):
 
 class BusyError(PblError):
     exit_code = ExitCode.BUSY
+
+
+class StandbyError(PblError):
+    exit_code = ExitCode.STANDBY

@@ -29,6 +29,7 @@ from pbl_db import __version__, queries
 from pbl_db.crypto.fields import decrypt_row, fields_of
 from pbl_db.errors import BusyError, ConfigError, OperationFailed, RefusedError
 from pbl_db.files import write_private
+from pbl_db.replica import require_primary
 
 if TYPE_CHECKING:
     import psycopg
@@ -598,6 +599,7 @@ def erase(
     `ring` must hold the active key when an application is to be erased (its NOT NULL SSN
     column gets a sealed empty value). `conn` must not be inside a transaction.
     """
+    require_primary(conn, "pbl gdpr erase")
     import psycopg
     from psycopg.types.json import Jsonb
 

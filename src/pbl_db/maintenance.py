@@ -534,6 +534,9 @@ def run(
     dropped if possible."""
     import psycopg
 
+    from pbl_db.replica import require_primary
+
+    require_primary(conn, "pbl maintenance")
     if not conn.autocommit:
         raise ConfigError(
             "maintenance needs an autocommit connection",

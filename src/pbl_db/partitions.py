@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pbl_db import queries
 from pbl_db.errors import BusyError, ConfigError, OperationFailed, RefusedError
+from pbl_db.replica import require_primary
 
 if TYPE_CHECKING:
     import psycopg
@@ -319,6 +320,7 @@ def ensure(
     pbl_ensure_audit_partitions_between(). A month whose rows already sit in the default
     partition is not made (CREATE would fail): it is reported as blocked, for
     `pbl partitions repair`. Idempotent."""
+    require_primary(conn, "pbl partitions ensure")
     import psycopg
 
     if months_ahead < 0 or months_back < 0:
@@ -455,6 +457,7 @@ def repair(
     without firing row triggers, in one transaction: detach the default partition, build each
     month as a standalone table (LIKE audit_logs INCLUDING ALL), copy its rows in, attach it,
     attach a fresh default (holding only rows no month can take), drop the old one."""
+    require_primary(conn, "pbl partitions repair")
     started = time.monotonic()
     parts = catalog(conn)
     default = default_partition(parts)

@@ -3,6 +3,11 @@
 Spec (knex) -> psycopg_pool: min/max -> min_size/max_size; acquireTimeoutMillis 60000 -> timeout
 (wait for a connection); createTimeoutMillis 30000 -> connect_timeout; idleTimeoutMillis 30000 ->
 max_idle; destroyTimeoutMillis 5000 -> close_timeout (pass it to pool.close(timeout=...)).
+
+Every connection is checked when it is handed out. For a URL that asks for the primary
+(target_session_attrs=read-write or primary, e.g. every node of a formation), the check also
+refuses a connection whose server has become a standby (a demoted primary after a failover):
+the pool then opens a new one, which libpq sends to the new primary.
 """
 
 from __future__ import annotations
@@ -11,10 +16,19 @@ import os
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from pbl_db.connection import Target, check_tls_policy, connection_kwargs, is_production
+from pbl_db.connection import (
+    Target,
+    check_tls_policy,
+    connection_kwargs,
+    is_production,
+    parse_conninfo,
+)
 
 if TYPE_CHECKING:
+    import psycopg
     from psycopg_pool import ConnectionPool
+
+WANTS_PRIMARY = ("read-write", "primary")
 
 
 @dataclass(frozen=True)
@@ -70,7 +84,31 @@ def create_pool(
         timeout=profile.timeout,
         max_idle=profile.max_idle,
         kwargs=kwargs,
-        check=ConnectionPool.check_connection,
+        check=check_primary if wants_primary(conninfo) else ConnectionPool.check_connection,
         open=open,
         name=f"pbl-{env or 'default'}",
     )
+
+
+def wants_primary(conninfo: str) -> bool:
+    """Whether the URL asks libpq for the primary (target_session_attrs)."""
+    wanted = parse_conninfo(conninfo).get("target_session_attrs") or os.environ.get(
+        "PGTARGETSESSIONATTRS", ""
+    )
+    return str(wanted) in WANTS_PRIMARY
+
+
+def check_primary(conn: psycopg.Connection[Any]) -> None:
+    """The pool's check for a primary-only pool: alive, and not (or no longer) a standby."""
+    import psycopg
+
+    from pbl_db import queries
+
+    autocommit = conn.autocommit
+    conn.autocommit = True
+    try:
+        row = conn.execute(queries.load("get_recovery_state")).fetchone()
+    finally:
+        conn.autocommit = autocommit
+    if row and row[0]:
+        raise psycopg.OperationalError("the server has become a standby: reconnect")

@@ -124,6 +124,8 @@ def _record(conn: psycopg.Connection[Any], data: ReportData) -> str:
         )
     except psycopg.errors.InsufficientPrivilege:
         return "sizes not recorded: this role cannot write pbl_report_snapshots (run as the owner)"
+    except psycopg.errors.ReadOnlySqlTransaction:
+        return "sizes not recorded: the server is read-only (a standby); the primary's record them"
     return f"sizes recorded for the next report's growth ({len(sizes)} relations)"
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from pbl_db import partitions, queries
 from pbl_db.errors import ConfigError, OperationFailed
+from pbl_db.replica import require_primary
 from pbl_db.tenant import require_rls_bypass
 
 if TYPE_CHECKING:
@@ -125,6 +126,7 @@ def backfill(
     """The spec's one-off UPDATE of retention_until, per policy, never lowering a later value:
     partition by partition, in (event_timestamp, id) order, one committed batch at a time.
     Only rows still below their policy are touched, so a rerun continues where one stopped."""
+    require_primary(conn, "pbl retention backfill")
     if batch_size < 1:
         raise ConfigError("--batch-size must be at least 1")
     require_rls_bypass(conn, "pbl retention backfill")
@@ -495,6 +497,7 @@ def execute(
     Every transaction runs under READ COMMITTED whatever the session's default: each step locks
     first and then reads, which protects what it reads only if every statement sees what
     committed before it."""
+    require_primary(conn, "pbl retention run")
     import psycopg
 
     previous = conn.isolation_level
@@ -1051,6 +1054,7 @@ def _application(conn: psycopg.Connection[Any], application_id: uuid.UUID) -> tu
 def hold(conn: psycopg.Connection[Any], application_id: uuid.UUID, reason: str) -> dict[str, Any]:
     """Place a legal hold on an application (tenant from the application) and record it as an
     audit event (retention.hold) in that tenant's trail."""
+    require_primary(conn, "pbl retention hold")
     import psycopg
     from psycopg.rows import dict_row
 
@@ -1091,6 +1095,7 @@ def release(
 ) -> dict[str, Any]:
     """Release the application's active hold (the hold row stays, with the release beside it)
     and record it as an audit event (retention.release)."""
+    require_primary(conn, "pbl retention release")
     from psycopg.rows import dict_row
 
     reason = _reason(reason)

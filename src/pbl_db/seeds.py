@@ -10,6 +10,7 @@ from typing import Any
 import psycopg
 
 from pbl_db.errors import ConfigError, OperationFailed
+from pbl_db.replica import require_primary
 
 _SEED = re.compile(r"^\d{3}_[a-z0-9_]+\.sql$")
 
@@ -49,6 +50,7 @@ def select(seeds: list[SeedFile], specific: list[str]) -> list[SeedFile]:
 
 def run_seeds(conn: psycopg.Connection[Any], seeds: list[SeedFile]) -> list[SeedResult]:
     """Run each file in its own transaction; a failure rolls that file back and stops."""
+    require_primary(conn, "pbl seed")
     import time
 
     done = []

@@ -24,6 +24,7 @@ from pbl_db.audit.db import prepare
 from pbl_db.audit.encoding import GENESIS, SealRecord
 from pbl_db.audit.merkle import leaf_hash, merkle_root
 from pbl_db.errors import BusyError, ConfigError, OperationFailed
+from pbl_db.replica import require_primary
 
 PERIODS = ("hour", "day", "month")
 TXN_ROWS = 20_000  # rows sealed per transaction: fewer commits, row locks held ~1 s at most
@@ -55,6 +56,7 @@ def seal(
     on_progress: SealProgress | None = None,
 ) -> list[SealedBlock]:
     """Seal every closed period (ended at or before `until`, default now) with unsealed rows."""
+    require_primary(conn, "pbl audit seal")
     if period not in PERIODS:
         raise ConfigError(f"--period {period!r} is not one of {', '.join(PERIODS)}")
     prepare(conn, "pbl audit seal")

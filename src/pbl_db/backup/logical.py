@@ -391,6 +391,10 @@ def restore(
     on_event: EventSink | None = None,
 ) -> int:
     """Restore into target_db on the target's server; returns the rows restored."""
+    from pbl_db.replica import require_primary
+
+    with connect(target) as conn:
+        require_primary(conn, "pbl backup restore")
     emit = on_event or (lambda _m: None)
     report = VerifyReport(backup.id, ok=False, checked_files=0)
     repo.read_manifest(backup.path)

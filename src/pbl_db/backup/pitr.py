@@ -306,14 +306,7 @@ def restore(
         raise RefusedError(f"{data_dir} is not empty", "restore into a new or empty directory")
     shutil.copytree(base.path / "data", data_dir, dirs_exist_ok=True)
     (data_dir / "recovery.signal").write_text("")
-    # Debian/Ubuntu keep these in /etc/postgresql, outside the base backup
-    if not (data_dir / "postgresql.conf").exists():
-        (data_dir / "postgresql.conf").write_text("# written by pbl pitr restore\n")
-    if not (data_dir / "pg_hba.conf").exists():
-        (data_dir / "pg_hba.conf").write_text(
-            "# written by pbl pitr restore: local peer, loopback password\n"
-            "local all all peer\nhost all all 127.0.0.1/32 scram-sha-256\n"
-        )
+    write_missing_config(data_dir, "pbl pitr restore")
     settings = {
         "restore_command": restore_command(archive),
         "recovery_target_time": when.isoformat(sep=" "),
@@ -335,16 +328,48 @@ def restore(
     data_dir.chmod(0o700)
     result = RestoreResult(base.id, str(data_dir), when.isoformat(), False, None)
     if start:
-        result.port = port or _free_port()
+        result.port = port or free_port()
         _start_and_wait(base, data_dir, result.port, user, wait_seconds)
         result.started = True
     return result
 
 
-def _free_port() -> int:
+def write_missing_config(data_dir: Path, by: str) -> None:
+    """postgresql.conf and pg_hba.conf where a base backup has none: Debian and Ubuntu keep
+    them in /etc/postgresql, outside the data directory."""
+    if not (data_dir / "postgresql.conf").exists():
+        (data_dir / "postgresql.conf").write_text(f"# written by {by}\n")
+    if not (data_dir / "pg_hba.conf").exists():
+        (data_dir / "pg_hba.conf").write_text(
+            f"# written by {by}: local peer, loopback password\n"
+            "local all all peer\nhost all all 127.0.0.1/32 scram-sha-256\n"
+        )
+
+
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def pg_ctl_start(
+    pg_ctl: Path, data_dir: Path, log: Path, user: str | None, what: str, options: str = ""
+) -> None:
+    """pg_ctl start without waiting (the caller polls for what it needs), as `user`."""
+    argv = [str(pg_ctl), "-D", str(data_dir), "-l", str(log), "-W", "start"]
+    if options:
+        argv[-2:-2] = ["-o", options]
+    # no pipes: the postmaster would inherit them
+    run = subprocess.run(
+        argv,
+        user=user,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+        timeout=60,
+    )
+    if run.returncode != 0:
+        raise OperationFailed(f"{what} did not start", f"see {log}")
 
 
 def _start_and_wait(
@@ -355,17 +380,7 @@ def _start_and_wait(
     socket_dir = shlex.quote(str(data_dir))
     options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={socket_dir}"
     log = data_dir / "pbl-restore.log"
-    # pg_ctl waits at most as long as we do; no pipes (the postmaster would inherit them)
-    run = subprocess.run(
-        [str(pg_ctl), "-D", str(data_dir), "-l", str(log), "-o", options, "-W", "start"],
-        user=user,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        check=False,
-        timeout=60,
-    )
-    if run.returncode != 0:
-        raise OperationFailed("the restored cluster did not start", f"see {log}")
+    pg_ctl_start(pg_ctl, data_dir, log, user, "the restored cluster", options)
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         state = _recovery_state(log)

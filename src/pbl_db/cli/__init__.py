@@ -70,6 +70,13 @@ def _guarded(work: Callable[[], int], debug: bool) -> int:
             else:
                 print(f"pbl: {exc.format_message()}", file=sys.stderr)
             return int(exc.exit_code)
+        psycopg = sys.modules.get("psycopg")
+        if psycopg is not None and isinstance(exc, psycopg.errors.ReadOnlySqlTransaction):
+            from pbl_db.replica import STANDBY_HINT
+
+            reason = str(exc).splitlines()[0] if str(exc) else "read-only"
+            print(f"pbl: the server refused a write ({reason}); {STANDBY_HINT}", file=sys.stderr)
+            return int(ExitCode.STANDBY)
         if typer is not None and isinstance(exc, typer.Abort):
             print("pbl: interrupted", file=sys.stderr)
             return int(ExitCode.INTERRUPTED)

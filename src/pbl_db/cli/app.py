@@ -61,7 +61,8 @@ def build_app(wanted: str | None = None, *, every: bool = False) -> typer.Typer:
         ] = False,
     ) -> None:
         """Exit codes: 0 ok, 1 failed, 2 usage/configuration, 3 cannot connect,
-        4 refused for safety, 5 busy (lock not available), 130 interrupted."""
+        4 refused for safety, 5 busy (lock not available), 6 target is a standby,
+        130 interrupted."""
 
     for entry in COMMANDS:
         if every or entry.name == wanted:

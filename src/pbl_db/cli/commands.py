@@ -16,7 +16,7 @@ LOCAL = "Local server"
 
 EPILOG = (
     "Exit codes: 0 ok, 1 failed, 2 usage or configuration, 3 cannot connect, "
-    "4 refused for safety, 5 busy (lock not available), 130 interrupted."
+    "4 refused for safety, 5 busy (lock not available), 6 target is a standby, 130 interrupted."
 )
 
 
@@ -42,6 +42,8 @@ COMMANDS = (
           "Logical backups: create, list, verify, restore, prune."),
     Entry("pitr", "pitr", "app", True, BACKUPS,
           "Point-in-time recovery: enable archiving, base backups, restore."),
+    Entry("replica", "replica", "app", True, BACKUPS,
+          "Streaming standbys: create one from a primary, replication status."),
     Entry("health", "health", "health", False, OBSERVE,
           "Check PostgreSQL (and Redis): connections, locks, wraparound, bloat, archiving, ..."),
     Entry("report", "report", "report", False, OBSERVE,

@@ -183,11 +183,13 @@ def rotate(
     from pbl_db.crypto.keys import load_keyring
     from pbl_db.crypto.rotate import count_to_rotate, key_usage
     from pbl_db.crypto.rotate import rotate as run_rotation
+    from pbl_db.replica import require_primary
     from pbl_db.tenant import require_rls_bypass
 
     ring = load_keyring(key_file)
     resolved = target(database_url)
     with connect(resolved) as conn:
+        require_primary(conn, "pbl crypto rotate")
         if dry_run:
             require_rls_bypass(conn, "key rotation")
             rows = [{**asdict(u), "active": u.key_id == ring.active} for u in key_usage(conn)]

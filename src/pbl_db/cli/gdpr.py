@@ -121,11 +121,13 @@ def erase(
     from pbl_db.errors import RefusedError
     from pbl_db.gdpr import Subject, check_reason, plan_erase, refuse_holds, require_ring
     from pbl_db.gdpr import erase as run_erase
+    from pbl_db.replica import require_primary
 
     subject = Subject.of(email, application_id)
     why = check_reason(reason)
     ring = _ring(key_file)
     with connect(target(database_url)) as conn:
+        require_primary(conn, "pbl gdpr erase")
         scope = _tenant(conn, tenant)
         plan = plan_erase(conn, subject, scope)
         if plan.found and not as_json:

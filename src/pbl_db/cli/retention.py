@@ -238,6 +238,7 @@ def run(
     from pbl_db.connection import connect
     from pbl_db.errors import BusyError
     from pbl_db.partitions import normalise_timeout
+    from pbl_db.replica import require_primary
     from pbl_db.retention import execute, parse_duration, plan
 
     lock_timeout = normalise_timeout(lock_timeout)
@@ -245,6 +246,7 @@ def run(
     delay = parse_duration(max_delay, "--max-delay")
     limit = parse_duration(max_runtime, "--max-runtime") if max_runtime is not None else None
     with connect(target(database_url)) as conn:
+        require_primary(conn, "pbl retention run")
         the_plan = plan(
             conn, grace=grace_delta, keep_tables=keep_tables, max_delay=delay, thin=thin
         )

@@ -23,6 +23,7 @@ from psycopg import sql
 from pbl_db import queries
 from pbl_db.crypto.cipher import Context, DecryptError, KeyRing
 from pbl_db.crypto.fields import ENCRYPTED_FIELDS, WRAPPER, Field, token_of
+from pbl_db.replica import require_primary
 from pbl_db.tenant import require_rls_bypass
 
 ProgressSink = Callable[[int, int], None]
@@ -157,6 +158,7 @@ def rotate(
 ) -> RotationReport:
     """Re-encrypt under ring.active. Both connections in autocommit mode; with writer_conn the
     writes run on it in a second thread, overlapping reading and crypto on conn."""
+    require_primary(conn, "pbl crypto rotate")
     require_rls_bypass(conn, "key rotation")
     out = writer_conn or conn
     if writer_conn is not None:

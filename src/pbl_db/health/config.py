@@ -32,6 +32,7 @@ DEFAULTS: dict[str, tuple[Threshold, str]] = {
     "archiving": (Threshold("count", 10, 100), "WAL segments waiting to be archived"),
     "replication_lag": (Threshold("s", 60, 300), "replay lag of the slowest standby"),
     "replication_slots": (Threshold("B", 1 * GB, 10 * GB), "WAL held by inactive slots"),
+    "standby": (Threshold(""), "a standby's WAL receiver streams; its recovery conflicts"),
     "database_size": (Threshold("B"), "size of this database"),
     "migrations": (Threshold(""), "pending or drifted migrations"),
     "audit_partitions": (

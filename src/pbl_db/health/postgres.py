@@ -420,6 +420,19 @@ def _timestamp(value: str | None) -> datetime | None:
 
 
 def check_replication_lag(snap: dict[str, Any], s: Settings, conn: Any, _m: Path | None) -> Check:
+    standby = snap.get("standby")
+    if standby:  # this server is a standby: its own replay lag
+        lag = round(standby["replay_lag"] or 0, 1)
+        return _limit(
+            "replication_lag",
+            s,
+            lag,
+            f"this standby replays {_seconds(lag)} behind its primary "
+            f"({human_bytes(standby['replay_lag_bytes'] or 0)} received, not replayed yet)",
+            hint="check this standby's disk and CPU, and recovery conflicts "
+            "(max_standby_streaming_delay)",
+            details={"standby": standby},
+        )
     standbys = snap["standbys"]
     if not standbys:
         return _none("replication_lag", s, "no standby connected", details={"standbys": []})
@@ -450,6 +463,29 @@ def check_replication_slots(snap: dict[str, Any], s: Settings, conn: Any, _m: Pa
         hint="an inactive slot keeps WAL forever: reconnect its consumer or "
         "pg_drop_replication_slot() it",
         details={"slots": slots},
+    )
+
+
+def check_standby(snap: dict[str, Any], s: Settings, conn: Any, _m: Path | None) -> Check:
+    standby = snap.get("standby")
+    if not standby:
+        return Check("standby", Status.SKIP, "not a standby")
+    conflicts = standby["conflicts"] or 0
+    noted = f"; {conflicts} queries cancelled by recovery conflicts since the statistics reset"
+    if standby["receiver"] != "streaming":
+        return Check(
+            "standby",
+            Status.CRIT,
+            f"WAL receiver is {standby['receiver'] or 'not running'}: this standby does not "
+            "follow its primary" + noted,
+            hint="check primary_conninfo, the primary's pg_hba.conf (replication) and both logs",
+            details={"standby": standby},
+        )
+    return Check(
+        "standby",
+        Status.OK,
+        f"WAL receiver streaming from {standby['upstream']}" + noted,
+        details={"standby": standby},
     )
 
 
@@ -599,6 +635,7 @@ CHECKS: dict[str, CheckFn] = {
     "archiving": check_archiving,
     "replication_lag": check_replication_lag,
     "replication_slots": check_replication_slots,
+    "standby": check_standby,
     "database_size": check_database_size,
     "migrations": check_migrations,
     "audit_partitions": check_audit_partitions,

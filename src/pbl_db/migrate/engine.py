@@ -32,6 +32,7 @@ from pbl_db.connection import Target, connect
 from pbl_db.errors import BusyError, ConfigError, OperationFailed, RefusedError
 from pbl_db.migrate.source import MigrationFile, load_migrations
 from pbl_db.migrate.state import MigrationStatus, read_state, statuses
+from pbl_db.replica import require_primary
 
 EventSink = Callable[[str], None]
 
@@ -175,6 +176,7 @@ class Migrator:
         conn: psycopg.Connection[Any] = backend.connection
         try:
             conn.execute(queries.load("set_search_path"))
+            require_primary(conn, "pbl migrate")
             if conn.info.server_version >= 140000:
                 conn.execute(queries.load("set_client_check_interval"))
             self._check_timeouts(conn)

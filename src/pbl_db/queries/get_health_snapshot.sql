@@ -117,6 +117,20 @@ SELECT json_build_object(
                      'state', state,
                      'replay_lag', extract(epoch FROM replay_lag)::float8)), '[]'::json)
                  FROM pg_stat_replication),
+    -- a standby's own state: its WAL receiver, how far replay is behind what it received
+    -- (0 when it has replayed everything, however old the last commit), recovery conflicts
+    'standby', CASE WHEN pg_is_in_recovery() THEN json_build_object(
+        'receiver', (SELECT status FROM pg_stat_wal_receiver),
+        'upstream', (SELECT sender_host || ':' || sender_port FROM pg_stat_wal_receiver),
+        'replay_lag', CASE
+            WHEN pg_last_wal_receive_lsn() IS NOT NULL
+                 AND pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn() THEN 0
+            ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END,
+        'replay_lag_bytes', pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()),
+        'conflicts', (SELECT confl_tablespace + confl_lock + confl_snapshot + confl_bufferpin
+                             + confl_deadlock
+                      FROM pg_stat_database_conflicts WHERE datname = current_database()))
+        END,
     'inactive_slots', (SELECT coalesce(json_agg(json_build_object(
                            'name', slot_name, 'wal_status', wal_status,
                            'retained_bytes', CASE WHEN restart_lsn IS NULL THEN 0

@@ -24,6 +24,7 @@ from psycopg.rows import dict_row
 from pbl_db import queries
 from pbl_db.connection import Target, connect
 from pbl_db.errors import BusyError, ConfigError, OperationFailed, RefusedError
+from pbl_db.replica import require_primary
 from pbl_db.server_settings import alter_system, same_entry
 from pbl_db.tune import recommend
 from pbl_db.tune.recommend import Inputs, Recommendation
@@ -508,6 +509,7 @@ def apply(
     `confirm(plan)` is called before anything is written; it may raise to stop.
     """
     with connect(target) as conn:
+        require_primary(conn, "pbl tune apply")
         report = _report(conn, request)
         rows = report.settings
         known = {r.name for r in rows}
@@ -624,6 +626,7 @@ def revert(
 ) -> Outcome:
     """Restore what a change replaced (the newest change still in place when no id is given)."""
     with connect(target) as conn:
+        require_primary(conn, "pbl tune revert")
         if change_id is None:
             _history_rows(conn, None, 1)  # checks the table is there and readable
             row = conn.execute(queries.load("get_last_tune_change")).fetchone()
