@@ -187,3 +187,18 @@ def test_unknown_command_is_a_usage_error(pbl) -> None:
     result = pbl("frobnicate")
     assert result.code == 2
     assert "frobnicate" in result.err
+
+
+def test_a_connection_lost_mid_command_is_one_line_and_exit_3(db_url: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A failover or restart under a running command: no internal error, a rerun hint."""
+    import psycopg
+
+    from pbl_db.cli import _guarded
+
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        code = _guarded(
+            lambda: conn.execute("SELECT pg_terminate_backend(pg_backend_pid())") and 0, False
+        )
+    err = capsys.readouterr().err
+    assert code == 3 and err.count("\n") == 1, err
+    assert "lost the connection" in err and "run the command again" in err

@@ -77,6 +77,16 @@ def _guarded(work: Callable[[], int], debug: bool) -> int:
             reason = str(exc).splitlines()[0] if str(exc) else "read-only"
             print(f"pbl: the server refused a write ({reason}); {STANDBY_HINT}", file=sys.stderr)
             return int(ExitCode.STANDBY)
+        if psycopg is not None and isinstance(exc, psycopg.OperationalError):
+            # the connection went away mid-command (a failover, a restart): what committed
+            # stays, the rest was rolled back by the server
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "connection lost"
+            print(
+                f"pbl: lost the connection to the server ({reason[:200]}); work not committed "
+                "was rolled back: run the command again",
+                file=sys.stderr,
+            )
+            return int(ExitCode.CONNECT)
         if typer is not None and isinstance(exc, typer.Abort):
             print("pbl: interrupted", file=sys.stderr)
             return int(ExitCode.INTERRUPTED)
