@@ -35,6 +35,8 @@ COMMANDS = (
           "Apply, inspect and roll back schema migrations."),
     Entry("seed", "seed", "app", True, SCHEMA,
           "Load seed data (sql/seeds) or generate demo data."),
+    Entry("schema", "schema", "app", True, SCHEMA,
+          "Checks of the live schema against a planned layout (Citus)."),
     Entry("stats", "stats", "stats", False, SCHEMA,
           "Aggregated application statistics of a tenant: total, approved, declined, average "
           "risk score (soft-deleted applications left out)."),

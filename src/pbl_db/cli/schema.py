@@ -1,0 +1,60 @@
+"""`pbl schema check`: what in the live schema stops a planned layout (today: Citus by tenant)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from pbl_db.cli.common import DatabaseUrl, Json, render, target
+
+app = typer.Typer(help="Checks of the live schema against a planned layout (Citus).")
+
+
+@app.command()
+def check(
+    citus: Annotated[
+        bool,
+        typer.Option("--citus", help="Distributing by tenant_id on Citus (docs/scale-out.md)."),
+    ] = False,
+    schema: Annotated[str, typer.Option("--schema", help="Schema to read.")] = "public",
+    database_url: DatabaseUrl = None,
+    as_json: Json = False,
+) -> None:
+    """List each constraint, foreign key and trigger that blocks the layout, with its fix.
+    Exit 1 when something blocks it (review items alone exit 0)."""
+    from pbl_db.citus_check import check as run_check
+    from pbl_db.connection import connect
+    from pbl_db.errors import ConfigError
+
+    if not citus:
+        raise ConfigError("say which layout to check", "pbl schema check --citus")
+    with connect(target(database_url)) as conn:
+        report = run_check(conn, schema)
+    if as_json:
+        render(report.as_dict(), as_json=True)
+    else:
+        render(
+            [
+                {"layout": "distributed by tenant_id", "tables": ", ".join(report.distributed)},
+                {"layout": "reference (on every node)", "tables": ", ".join(report.reference)},
+                {"layout": "local (coordinator)", "tables": ", ".join(report.local)},
+            ],
+            as_json=False,
+            title=f"Citus layout of schema {report.schema}",
+        )
+        render(
+            [f.as_dict() for f in report.findings],
+            as_json=False,
+            title=f"{report.blockers} blocker(s), "
+            f"{len(report.findings) - report.blockers} to review",
+            columns=[
+                ("severity", "severity"),
+                ("table", "table"),
+                ("name", "what"),
+                ("rule", "rule"),
+                ("fix", "fix"),
+            ],
+        )
+    if report.blockers:
+        raise typer.Exit(1)
