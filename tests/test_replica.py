@@ -66,6 +66,8 @@ def pair(pg_server: PgServer) -> Iterator[Pair]:
             conn.execute(f"CREATE DATABASE {DB}")
         primary_url = primary.url_for(DB)
         Migrator(primary_url, SQL / "migrations").apply()
+        with psycopg.connect(primary_url, autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION pg_stat_statements")  # for slow-queries on the standby
         # the server's OS user must reach it: pytest's own tmp_path is private to root
         shared = Path(tempfile.mkdtemp(prefix="pbl-replica-"))
         shared.chmod(0o755)
@@ -131,6 +133,9 @@ def test_create_streams_through_its_slot(pair: Pair) -> None:
     conf = (pair.standby_dir / "postgresql.auto.conf").stat().st_mode & 0o777
     assert conf == 0o600  # primary_conninfo carries the password
     assert (pair.standby_dir / "standby.signal").exists()
+    auto = (pair.standby_dir / "postgresql.auto.conf").read_text()
+    assert "max_connections = '60'" in auto  # the primary's, given on its command line
+    assert "shared_preload_libraries = 'pg_stat_statements'" in auto
 
 
 def test_status_from_either_side(pair: Pair, pbl) -> None:  # type: ignore[no-untyped-def]
@@ -213,6 +218,7 @@ READS = {
     "migrate status": ["migrate", "status", "--json"],
     "audit verify": ["audit", "verify", "--json"],
     "locks": ["locks", "--json"],
+    "slow-queries": ["slow-queries", "--json"],
 }
 
 

@@ -94,6 +94,9 @@ def create(
             if found and found[0] != "physical":
                 raise ConfigError(f"slot {slot} is a {found[0]} slot", "name a physical slot")
         primary_at = f"{conn.info.host}:{conn.info.port}"
+        # set on the primary's command line or in files outside its data directory, they
+        # would not come with the base backup
+        matched = dict(conn.execute(queries.load("list_standby_settings")).fetchall())
     basebackup = find_tool("pg_basebackup", major)
     pg_ctl = find_tool("pg_ctl", major, exact=True)
     port = port or free_port()
@@ -116,6 +119,7 @@ def create(
         }
         if slot:
             settings["primary_slot_name"] = slot
+        settings |= {name: value for name, value in matched.items() if value}
         with (data_dir / "postgresql.auto.conf").open("a") as conf:
             conf.write("\n# pbl replica create\n")
             for name, value in settings.items():
