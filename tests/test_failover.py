@@ -143,6 +143,8 @@ def test_failover_loses_no_committed_insert_and_pbl_follows(
                  "--check", "replication_lag")  # fmt: skip
     checks = {c["id"]: c for c in json.loads(health.out)["checks"]}
     assert checks["connection"]["status"] == "OK" and checks["standby"]["status"] == "SKIP"
+    assert checks["connection"]["details"]["server"] == f"127.0.0.1:{f.node_ports[1]}"
+    assert checks["connection"]["details"]["role"] == "primary"
     assert "1 standbys" in checks["replication_lag"]["summary"]
 
     migrations = tmp_path / "sql" / "migrations"

@@ -301,7 +301,8 @@ def test_health_knows_which_side_it_is_on(pair: Pair, pbl) -> None:  # type: ign
     on_primary = _health(pbl, pair.primary_url, "standby", "replication_lag")
     assert on_primary["standby"]["status"] == "SKIP"
     assert "1 standbys" in on_primary["replication_lag"]["summary"]
-    on_standby = _health(pbl, pair.standby_url, "standby", "replication_lag")
+    on_standby = _health(pbl, pair.standby_url, "standby", "replication_lag", "connection")
+    assert on_standby["connection"]["summary"].endswith(f"to 127.0.0.1:{pair.port}, standby")
     assert on_standby["standby"]["status"] == "OK", on_standby["standby"]
     assert "streaming" in on_standby["standby"]["summary"]
     lag = on_standby["replication_lag"]

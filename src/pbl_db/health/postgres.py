@@ -140,13 +140,16 @@ def _seconds(value: float) -> str:
 
 def check_connection(snap: dict[str, Any], s: Settings, conn: Any, _m: Path | None) -> Check:
     rtt = round(snap["rtt_ms"], 3)
+    # which node answered: with a multi-host URL, the one libpq chose
+    server = f"{conn.info.host}:{conn.info.port}"
+    role = "standby" if snap["in_recovery"] else "primary"
     return _limit(
         "connection",
         s,
         rtt,
-        f"round trip {rtt:.2f} ms (connect {snap['connect_ms']:.0f} ms)",
+        f"round trip {rtt:.2f} ms (connect {snap['connect_ms']:.0f} ms) to {server}, {role}",
         hint="slow round trips: check the network path and the server's load",
-        details={"connect_ms": round(snap["connect_ms"], 3)},
+        details={"connect_ms": round(snap["connect_ms"], 3), "server": server, "role": role},
     )
 
 
