@@ -443,8 +443,7 @@ def _walk(
 ) -> Problem | None:
     head_seq = result.head_seq
     head_prev, head_hash = head
-    state = _Walk(conn, result, clusters)
-    state.release = release
+    state = _Walk(conn, result, clusters, release)
     prev: _Item | None = None
     expected = from_seq
     for item in items:
@@ -508,13 +507,17 @@ class _Walk:
     """Per-tenant bookkeeping of one verify pass."""
 
     def __init__(
-        self, conn: psycopg.Connection[Any], result: TenantResult, clusters: list[_Cluster]
+        self,
+        conn: psycopg.Connection[Any],
+        result: TenantResult,
+        clusters: list[_Cluster],
+        release: Callable[[], None],
     ) -> None:
         self.conn = conn
         self.result = result
         self.clusters = clusters
         self.index = 0  # clusters before it are closed
-        self.release: Callable[[], None] = lambda: None  # ends the row stream before a query
+        self.release = release  # ends the row stream before a query of its own
         self.last_block: Any = None  # the raw block name seal_leaf saw last, and its seal
         self.last_seal: tuple[int | None, _SealInfo | None] = (None, None)
 

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 IN_CLOSE_WRITE = 0x00000008
-IN_Q_OVERFLOW = 0x00004000
 _EVENT = struct.Struct("iIII")
 
 
