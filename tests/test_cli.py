@@ -202,3 +202,16 @@ def test_a_connection_lost_mid_command_is_one_line_and_exit_3(db_url: str, capsy
     err = capsys.readouterr().err
     assert code == 3 and err.count("\n") == 1, err
     assert "lost the connection" in err and "run the command again" in err
+
+
+def test_a_timeout_is_not_a_lost_connection(db_url: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    """psycopg files statement_timeout (57014) under OperationalError too: not exit 3."""
+    import psycopg
+
+    from pbl_db.cli import _guarded
+
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("SET statement_timeout = '10ms'")
+        code = _guarded(lambda: conn.execute("SELECT pg_sleep(1)") and 0, False)
+    err = capsys.readouterr().err
+    assert code == 1 and "lost the connection" not in err, err

@@ -42,7 +42,8 @@ class Pair:
 def caught_up(pair: Pair) -> None:
     """Wait until the standby has replayed everything the primary has written so far."""
     with psycopg.connect(pair.primary_url, autocommit=True) as conn:
-        lsn = conn.execute("SELECT pg_current_wal_lsn()").fetchone()[0]  # type: ignore[index]
+        # insert, not write, position: with synchronous_commit off a commit may not be written yet
+        lsn = conn.execute("SELECT pg_current_wal_insert_lsn()").fetchone()[0]  # type: ignore[index]
     deadline = time.monotonic() + 60
     with psycopg.connect(pair.standby_url, autocommit=True) as conn:
         while True:
@@ -363,3 +364,58 @@ def test_pool_for_the_primary_drops_a_connection_to_a_standby(pair: Pair) -> Non
     with create_pool(url, min_size=1, max_size=1) as pool, pool.connection() as conn:
         assert conn.execute("SELECT pg_is_in_recovery()").fetchone() == (False,)
         assert conn.info.port == int(primary["port"])
+
+
+def test_a_role_without_stats_privileges_on_the_standby(pair: Pair, pbl) -> None:  # type: ignore[no-untyped-def]
+    """pg_stat_wal_receiver hides its state from such a role: UNKNOWN with the grant to make,
+    never a false CRIT; replica status still sees a receiver running."""
+    with psycopg.connect(pair.primary_url, autocommit=True) as conn:
+        conn.execute("DROP ROLE IF EXISTS pbl_plain")
+        conn.execute("CREATE ROLE pbl_plain LOGIN PASSWORD 'plain-pw'")
+        conn.execute("GRANT pg_read_all_settings TO pbl_plain")  # the snapshot reads settings
+    caught_up(pair)
+    url = make_conninfo(pair.standby_url, user="pbl_plain", password="plain-pw")
+    checks = _health(pbl, url, "standby", "connection")
+    assert checks["connection"]["status"] == "OK", checks["connection"]["summary"]
+    assert checks["standby"]["status"] == "UNKNOWN", checks["standby"]
+    assert "pg_read_all_stats" in checks["standby"]["summary"]
+    code, state = status(pbl, url)
+    assert code == 0 and state["receiver"]["running"] is True, state["receiver"]
+
+
+def test_create_with_a_replication_role_and_an_awkward_password(  # type: ignore[no-untyped-def]
+    pair: Pair, pbl
+) -> None:
+    """Not a superuser (its receiver state is hidden from it), and a password with a quote and
+    a backslash, which primary_conninfo must carry intact."""
+    password = "it's a \\ test"
+    with psycopg.connect(pair.primary_url, autocommit=True) as conn:
+        conn.execute("DROP ROLE IF EXISTS pbl_repl")
+        conn.execute(
+            psycopg.sql.SQL("CREATE ROLE pbl_repl LOGIN REPLICATION PASSWORD {}").format(
+                psycopg.sql.Literal(password)
+            )
+        )
+    primary = make_conninfo(pair.primary_url, user="pbl_repl", password=password)
+    shared = Path(tempfile.mkdtemp(prefix="pbl-replica-"))
+    shared.chmod(0o755)
+    data = shared / "second"
+    try:
+        made = pbl("replica", "create", "--primary", primary, "--data-dir", str(data), "--json")
+        assert made.code == 0, made.err
+        assert password not in made.out and password not in made.err
+        caught_up(pair)
+        with psycopg.connect(pair.primary_url, autocommit=True) as conn:
+            users = conn.execute(
+                "SELECT usename FROM pg_stat_replication WHERE state = 'streaming'"
+            ).fetchall()
+        assert ("pbl_repl",) in users
+    finally:
+        subprocess.run(
+            [str(pair.primary.bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w",
+             "stop"],
+            user=pair.primary.run_as,
+            check=False,
+            capture_output=True,
+        )  # fmt: skip
+        shutil.rmtree(shared, ignore_errors=True)

@@ -12,8 +12,10 @@ pytestmark = pytest.mark.matrix
 FIXTURE = """
 CREATE SCHEMA citus_fixture;
 SET search_path = citus_fixture;
+CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
 CREATE TABLE tenants (id uuid PRIMARY KEY);
 CREATE TABLE policies (code text PRIMARY KEY);
+CREATE TRIGGER policies_stamp BEFORE UPDATE ON policies FOR EACH ROW EXECUTE FUNCTION stamp();
 CREATE TABLE heads (chain int PRIMARY KEY, n int NOT NULL DEFAULT 0);
 -- clean: tenant in the key, co-located and reference foreign keys
 CREATE TABLE orders (
@@ -29,6 +31,7 @@ CREATE TABLE items (
     id uuid PRIMARY KEY,
     order_id uuid NOT NULL,
     CONSTRAINT items_order_item UNIQUE (order_id, id),
+    CONSTRAINT items_covering UNIQUE (id) INCLUDE (tenant_id),
     FOREIGN KEY (tenant_id, order_id) REFERENCES orders (tenant_id, id)
 );
 -- a foreign key to a distributed table without the tenant
@@ -57,7 +60,6 @@ CREATE TABLE exports (
 CREATE FUNCTION count_order() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN UPDATE citus_fixture.heads SET n = n + 1 WHERE chain = 1; RETURN NEW; END $$;
 CREATE TRIGGER orders_count AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION count_order();
-CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
 CREATE TRIGGER items_stamp BEFORE UPDATE ON items FOR EACH ROW EXECUTE FUNCTION stamp();
 """
 
@@ -89,9 +91,11 @@ def test_each_broken_rule_is_found_once_with_its_fix(empty_db_url: str, pbl) -> 
         ("blocker", "foreign key not co-located", "notes", "notes_order"),
         ("blocker", "foreign key into a distributed table", "exports", "exports_order"),
         ("blocker", "trigger uses a local table", "orders", "orders_count"),
+        ("blocker", "unique without tenant_id", "items", "items_covering"),  # INCLUDE is no key
         ("review", "trigger on a distributed table", "items", "items_stamp"),
+        ("review", "trigger on a reference table", "policies", "policies_stamp"),
     }
-    assert report["blockers"] == 8
+    assert report["blockers"] == 9
     fixes = {f["name"]: f["fix"] for f in report["findings"]}
     assert fixes["items_order_item"].startswith("make it UNIQUE (tenant_id, order_id, id)")
     assert (
@@ -101,7 +105,7 @@ def test_each_broken_rule_is_found_once_with_its_fix(empty_db_url: str, pbl) -> 
     assert "heads" in fixes["orders_count"]
     table = pbl("schema", "check", "--citus", "--schema", "citus_fixture",
                 "--database-url", empty_db_url)  # fmt: skip
-    assert table.code == 1 and "8 blocker(s), 1 to review" in table.out
+    assert table.code == 1 and "9 blocker(s), 2 to review" in table.out
 
 
 def test_a_clean_layout_exits_0(empty_db_url: str, pbl) -> None:  # type: ignore[no-untyped-def]
@@ -111,8 +115,16 @@ def test_a_clean_layout_exits_0(empty_db_url: str, pbl) -> None:  # type: ignore
                      "citus_fixture.exports")  # fmt: skip
         conn.execute("DROP TRIGGER orders_count ON citus_fixture.orders")
         conn.execute("DROP INDEX citus_fixture.orders_id")
+        conn.execute("DROP TRIGGER policies_stamp ON citus_fixture.policies")
     code, report = run(pbl, empty_db_url, "--schema", "citus_fixture")
     assert code == 0 and report["findings"] == [] and report["distributed"] == ["orders"]
+
+
+def test_a_schema_without_tables_is_an_error(empty_db_url: str, pbl) -> None:  # type: ignore[no-untyped-def]
+    result = pbl(
+        "schema", "check", "--citus", "--schema", "nowhere", "--database-url", empty_db_url
+    )
+    assert result.code == 2 and "no tables" in result.err
 
 
 def test_today_s_schema(db_url: str, pbl) -> None:  # type: ignore[no-untyped-def]

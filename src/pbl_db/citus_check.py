@@ -11,6 +11,8 @@ a multi-tenant layout (docs/scale-out.md, "Sharding by tenant"):
   from a distributed table to a reference table is fine; nothing may reference a distributed
   table from a reference or local table;
 - the distribution column must be NOT NULL;
+- triggers of reference tables run on every node's copy (review: they need
+  citus.enable_unsafe_triggers too);
 - triggers of distributed tables run on the shards: Citus runs them only with
   citus.enable_unsafe_triggers, and their functions must touch only the same tenant's rows; a
   trigger function that uses a local (coordinator-only) table, itself or through the schema's
@@ -25,6 +27,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from pbl_db import queries
+from pbl_db.errors import ConfigError
 
 if TYPE_CHECKING:
     import psycopg
@@ -77,6 +80,8 @@ def check(conn: psycopg.Connection[Any], schema: str = "public") -> CitusReport:
     """Classify the schema's tables and list what blocks distributing them by tenant_id."""
     params = {"schema": schema}
     tables = conn.execute(queries.load("list_citus_tables"), params).fetchall()
+    if not tables:
+        raise ConfigError(f"schema {schema[:80]!r} has no tables", "check --schema")
     keys = conn.execute(queries.load("list_citus_unique_keys"), params).fetchall()
     fkeys = conn.execute(queries.load("list_citus_foreign_keys"), params).fetchall()
     triggers = conn.execute(queries.load("list_citus_triggers"), params).fetchall()
@@ -146,6 +151,19 @@ def check(conn: psycopg.Connection[Any], schema: str = "public") -> CitusReport:
                 )
             )
     for table, trigger, function, row_level, source in triggers:
+        if table in reference:
+            findings.append(
+                Finding(
+                    REVIEW,
+                    "trigger on a reference table",
+                    table,
+                    trigger,
+                    f"trigger {trigger} ({function}()) runs on every node's copy",
+                    "set citus.enable_unsafe_triggers = on, or drop it if the coordinator "
+                    "can do its work",
+                )
+            )
+            continue
         if table not in distributed:
             continue
         level = "row" if row_level else "statement"

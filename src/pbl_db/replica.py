@@ -101,50 +101,62 @@ def create(
     pg_ctl = find_tool("pg_ctl", major, exact=True)
     port = port or free_port()
     user = _server_user()
+    follow = {
+        k: str(v)
+        for k, v in params.items()
+        if k not in ("dbname", "passfile") and v not in ("", None)
+    }
+    follow.setdefault("application_name", f"pbl_standby_{port}")
+    settings = {
+        "primary_conninfo": make_conninfo(**follow),
+        "port": str(port),
+        "unix_socket_directories": str(data_dir),
+        "hot_standby": "on",
+    }
+    if slot:
+        settings["primary_slot_name"] = slot
+    settings |= {name: value for name, value in matched.items() if value}
+    if any("\n" in v or "\r" in v for v in settings.values()):
+        raise ConfigError("a connection setting holds a line break", "remove it from the URL")
     argv = [str(basebackup), "-D", str(data_dir), "-Fp", "-X", "stream", "-c", "fast"]
     if slot:
         argv += ["-S", slot] if found else ["-C", "-S", slot]
+    existed = data_dir.exists()
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     try:
         with child_env(params) as env:
             check(run_subprocess([*argv, "--no-password"], env=env), "pg_basebackup")
         write_missing_config(data_dir, "pbl replica create")
-        follow = {k: str(v) for k, v in params.items() if k not in ("dbname", "passfile") and v}
-        follow.setdefault("application_name", f"pbl_standby_{port}")
-        settings = {
-            "primary_conninfo": make_conninfo(**follow),
-            "port": str(port),
-            "unix_socket_directories": str(data_dir),
-            "hot_standby": "on",
-        }
-        if slot:
-            settings["primary_slot_name"] = slot
-        settings |= {name: value for name, value in matched.items() if value}
         with (data_dir / "postgresql.auto.conf").open("a") as conf:
             conf.write("\n# pbl replica create\n")
             for name, value in settings.items():
-                conf.write(f"{name} = '{value.replace(chr(39), chr(39) * 2)}'\n")
+                conf.write(f"{name} = '{_config_quote(value)}'\n")
         (data_dir / "standby.signal").write_text("")
         (data_dir / "postgresql.auto.conf").chmod(0o600)  # primary_conninfo holds the password
+        data_dir.chmod(0o700)  # the postmaster refuses a data directory others can read
         _own(data_dir, user)
     except BaseException:
-        import shutil
-
-        shutil.rmtree(data_dir, ignore_errors=True)
+        _undo(data_dir, existed, primary if slot and not found else None, slot)
         raise
     log = data_dir / "pbl-replica.log"
-    pg_ctl_start(pg_ctl, data_dir, log, user, "the standby")
+    try:
+        pg_ctl_start(pg_ctl, data_dir, log, user, "the standby")
+    except OperationFailed as exc:
+        if slot:
+            exc.hint = (
+                f"{exc.hint}; slot {slot} keeps WAL on the primary until the standby streams: "
+                "drop it (pg_drop_replication_slot) if you give this standby up"
+            )
+        raise
     local = {
-        **follow,
-        "host": "127.0.0.1",
-        "port": str(port),
-        "dbname": str(params.get("dbname") or params.get("user") or "postgres"),
-    }
-    local.pop("hostaddr", None)
-    local["application_name"] = "pbl"
-    conninfo = make_conninfo(**{k: v for k, v in local.items() if v})
-    streaming = _wait_streaming(conninfo, wait_seconds, log)
-    shown = {k: v for k, v in local.items() if v and k != "password"}
+        k: v for k, v in follow.items() if k in ("user", "password", "connect_timeout", "options")
+    } | {"port": str(port), "dbname": str(params.get("dbname") or params.get("user") or "postgres")}
+    candidates = [
+        make_conninfo(**local, host=str(data_dir)),  # the standby's own socket
+        make_conninfo(**local, host="127.0.0.1", sslmode="prefer"),
+    ]
+    streaming = _wait_streaming(candidates, wait_seconds, log)
+    shown = {k: v for k, v in local.items() if k != "password"} | {"host": "127.0.0.1"}
     return Standby(
         str(data_dir),
         port,
@@ -155,6 +167,36 @@ def create(
         streaming,
         round(time.monotonic() - started, 1),
     )
+
+
+def _config_quote(value: str) -> str:
+    """A value for a single-quoted postgresql.conf string: backslash and quote escaped, as
+    pg_basebackup -R writes primary_conninfo."""
+    return value.replace("\\", "\\\\").replace("'", "''")
+
+
+def _undo(data_dir: Path, existed: bool, primary: Target | None, slot: str | None) -> None:
+    """After a failed copy: remove what this run wrote, and the slot it made."""
+    import shutil
+
+    if existed:
+        for child in data_dir.iterdir() if data_dir.exists() else []:
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child, ignore_errors=True)
+            else:
+                child.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    if primary is not None and slot:
+        from contextlib import suppress
+
+        import psycopg
+
+        from pbl_db.connection import connect
+        from pbl_db.errors import PblError
+
+        with suppress(PblError, psycopg.Error), connect(primary) as conn:
+            conn.execute(queries.load("drop_replication_slot"), {"slot": slot})
 
 
 def _server_user() -> str | None:
@@ -182,21 +224,27 @@ def _own(data_dir: Path, user: str | None) -> None:
     data_dir.chmod(0o700)
 
 
-def _wait_streaming(conninfo: str, wait: float, log: Path) -> bool:
-    """Poll the standby until its WAL receiver streams; OperationFailed after `wait` s."""
+def _wait_streaming(candidates: list[str], wait: float, log: Path) -> bool:
+    """Poll the standby until its WAL receiver streams; OperationFailed after `wait` s. Without
+    pg_read_all_stats its state reads NULL: a running receiver that has received WAL counts."""
     import psycopg
 
     deadline = time.monotonic() + wait
     last = "not reachable yet"
     while time.monotonic() < deadline:
-        try:
-            with psycopg.connect(conninfo, connect_timeout=2, autocommit=True) as conn:
-                row = conn.execute(queries.load("get_wal_receiver_status")).fetchone()
-                if row and row[0] == "streaming":
-                    return True
-                last = f"WAL receiver {row[0] if row else 'not running'}"
-        except psycopg.OperationalError as exc:
-            last = str(exc).strip().splitlines()[-1][:200] if str(exc).strip() else "no answer"
+        for conninfo in candidates:
+            try:
+                with psycopg.connect(conninfo, connect_timeout=2, autocommit=True) as conn:
+                    row = conn.execute(queries.load("get_wal_receiver_status")).fetchone()
+            except psycopg.OperationalError as exc:
+                text = str(exc).strip()
+                last = text.splitlines()[-1][:200] if text else "no answer"
+                continue
+            status, running, received = row if row else (None, False, False)
+            if status == "streaming" or (status is None and running and received):
+                return True
+            last = f"WAL receiver {status or ('running' if running else 'not running')}"
+            break
         time.sleep(0.2)
     raise OperationFailed(
         f"the standby does not stream after {wait:.0f}s ({last})",

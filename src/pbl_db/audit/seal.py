@@ -5,8 +5,8 @@ event_timestamp) that were not sealed yet; its leaves are those rows in chain or
 numbered 1, 2, ... across tenants and each seal record carries the previous record's hash, so the
 seals form a chain of their own. A row that arrives for an already sealed period goes into a
 further block for that period on the next run. Consecutive blocks of about TXN_ROWS rows share a
-transaction: lock and read each block's leaves, record the seals, then stamp their rows
-(block_number, merkle_root, block_timestamp) in batches; an interrupted run keeps the groups
+transaction: lock and read each block's leaves, record the seals, then stamp all their rows
+(block_number, merkle_root, block_timestamp) in one UPDATE; an interrupted run keeps the groups
 that committed.
 """
 
@@ -27,7 +27,9 @@ from pbl_db.errors import BusyError, ConfigError, OperationFailed
 from pbl_db.replica import require_primary
 
 PERIODS = ("hour", "day", "month")
-TXN_ROWS = 20_000  # rows sealed per transaction: fewer commits, row locks held ~1 s at most
+# rows sealed per transaction: fewer commits, row locks held about a second (a block larger
+# than this, say a busy tenant's month, is still one transaction of its own)
+TXN_ROWS = 20_000
 LOCK_TIMEOUT = "10s"
 
 SealProgress = Callable[[int, int], None]

@@ -359,10 +359,16 @@ def pg_ctl_start(
     argv = [str(pg_ctl), "-D", str(data_dir), "-l", str(log), "-W", "start"]
     if options:
         argv[-2:-2] = ["-o", options]
+    # the postmaster keeps this environment: none of our PG* settings (PGPASSWORD!) in it,
+    # and the server user's own HOME (its ~/.pgpass), not ours
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    if user:
+        env["HOME"] = pwd.getpwnam(user).pw_dir
     # no pipes: the postmaster would inherit them
     run = subprocess.run(
         argv,
         user=user,
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         check=False,

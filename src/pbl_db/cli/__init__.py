@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from pbl_db.errors import ExitCode, PblError
 
@@ -77,7 +78,7 @@ def _guarded(work: Callable[[], int], debug: bool) -> int:
             reason = str(exc).splitlines()[0] if str(exc) else "read-only"
             print(f"pbl: the server refused a write ({reason}); {STANDBY_HINT}", file=sys.stderr)
             return int(ExitCode.STANDBY)
-        if psycopg is not None and isinstance(exc, psycopg.OperationalError):
+        if psycopg is not None and _connection_lost(psycopg, exc):
             # the connection went away mid-command (a failover, a restart): what committed
             # stays, the rest was rolled back by the server
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "connection lost"
@@ -101,6 +102,16 @@ def _guarded(work: Callable[[], int], debug: bool) -> int:
             file=sys.stderr,
         )
         return int(ExitCode.FAILED)
+
+
+def _connection_lost(psycopg: Any, exc: Exception) -> bool:
+    """A lost connection (no SQLSTATE, class 08, or the server shutting down: 57P01-57P03), not
+    every OperationalError: psycopg files lock, timeout, resource and serialization errors there
+    too."""
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    state = getattr(exc, "sqlstate", None)
+    return state is None or state.startswith("08") or state in ("57P01", "57P02", "57P03")
 
 
 def run() -> None:

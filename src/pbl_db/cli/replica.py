@@ -87,8 +87,14 @@ def status(database_url: DatabaseUrl = None, as_json: Json = False) -> None:
         render(state, as_json=True)
     else:
         _tables(state, receiver)
-    if state["role"] == "standby" and receiver.get("status") != "streaming":
+    if state["role"] == "standby" and not _follows(receiver):
         raise typer.Exit(1)
+
+
+def _follows(receiver: dict[str, Any]) -> bool:
+    """Streaming; or running, its state hidden from a role without pg_read_all_stats."""
+    status = receiver.get("status")
+    return status == "streaming" or (status is None and bool(receiver.get("running")))
 
 
 def _tables(state: dict[str, Any], receiver: dict[str, Any]) -> None:
@@ -100,7 +106,12 @@ def _tables(state: dict[str, Any], receiver: dict[str, Any]) -> None:
     }
     if state["role"] == "standby":
         summary |= {
-            "receiver": receiver.get("status") or "not running",
+            "receiver": receiver.get("status")
+            or (
+                "running (state needs pg_read_all_stats)"
+                if receiver.get("running")
+                else "not running"
+            ),
             "upstream": f"{receiver.get('sender_host')}:{receiver.get('sender_port')}"
             if receiver
             else "-",

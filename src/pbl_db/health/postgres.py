@@ -142,7 +142,8 @@ def check_connection(snap: dict[str, Any], s: Settings, conn: Any, _m: Path | No
     rtt = round(snap["rtt_ms"], 3)
     # which node answered: with a multi-host URL, the one libpq chose
     server = f"{conn.info.host}:{conn.info.port}"
-    role = "standby" if snap["in_recovery"] else "primary"
+    recovery = snap.get("in_recovery")  # missing when the snapshot query itself failed
+    role = "unknown role" if recovery is None else ("standby" if recovery else "primary")
     return _limit(
         "connection",
         s,
@@ -475,6 +476,14 @@ def check_standby(snap: dict[str, Any], s: Settings, conn: Any, _m: Path | None)
         return Check("standby", Status.SKIP, "not a standby")
     conflicts = standby["conflicts"] or 0
     noted = f"; {conflicts} queries cancelled by recovery conflicts since the statistics reset"
+    if standby["receiver"] is None and standby.get("receiver_running"):
+        return Check(
+            "standby",
+            Status.UNKNOWN,
+            "a WAL receiver runs, but its state needs pg_read_all_stats" + noted,
+            hint="GRANT pg_monitor TO the monitoring role",
+            details={"standby": standby},
+        )
     if standby["receiver"] != "streaming":
         return Check(
             "standby",

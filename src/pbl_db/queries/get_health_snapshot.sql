@@ -121,15 +121,18 @@ SELECT json_build_object(
     -- (0 when it has replayed everything, however old the last commit), recovery conflicts
     'standby', CASE WHEN pg_is_in_recovery() THEN json_build_object(
         'receiver', (SELECT status FROM pg_stat_wal_receiver),
+        -- status and the rest read NULL without pg_read_all_stats; pid does not
+        'receiver_running', coalesce((SELECT pid IS NOT NULL FROM pg_stat_wal_receiver), false),
         'upstream', (SELECT sender_host || ':' || sender_port FROM pg_stat_wal_receiver),
         'replay_lag', CASE
             WHEN pg_last_wal_receive_lsn() IS NOT NULL
                  AND pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn() THEN 0
             ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END,
         'replay_lag_bytes', pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()),
-        'conflicts', (SELECT confl_tablespace + confl_lock + confl_snapshot + confl_bufferpin
-                             + confl_deadlock
-                      FROM pg_stat_database_conflicts WHERE datname = current_database()))
+        -- every confl_* counter of this database, whatever the major adds (16: logical slots)
+        'conflicts', (SELECT sum(j.value::bigint)
+                      FROM pg_stat_database_conflicts c, jsonb_each_text(to_jsonb(c)) AS j
+                      WHERE c.datname = current_database() AND j.key LIKE 'confl\_%%'))
         END,
     'inactive_slots', (SELECT coalesce(json_agg(json_build_object(
                            'name', slot_name, 'wal_status', wal_status,

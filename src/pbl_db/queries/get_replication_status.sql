@@ -5,12 +5,17 @@ SELECT json_build_object(
     'timeline', CASE WHEN pg_is_in_recovery()
                      THEN coalesce((SELECT received_tli FROM pg_stat_wal_receiver),
                                    (SELECT timeline_id FROM pg_control_checkpoint()))
-                     ELSE (SELECT timeline_id FROM pg_control_checkpoint()) END,
+                     -- the timeline of the WAL being written, not of the last checkpoint
+                     -- (which lags behind a promotion until the next checkpoint)
+                     ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int
+                END,
     'lsn', CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()
                 ELSE pg_current_wal_lsn() END::text,
     'receiver', (
         SELECT json_build_object(
-            'status', status, 'sender_host', sender_host, 'sender_port', sender_port,
+            -- without pg_read_all_stats every column but pid reads NULL
+            'status', status, 'running', pid IS NOT NULL,
+            'sender_host', sender_host, 'sender_port', sender_port,
             'slot_name', slot_name, 'flushed_lsn', flushed_lsn::text,
             'last_message_age_s',
                 round(extract(epoch FROM now() - last_msg_receipt_time)::numeric, 3))

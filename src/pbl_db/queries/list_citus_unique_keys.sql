@@ -5,6 +5,7 @@ SELECT t.relname, i.relname AS name,
             WHEN con.contype = 'x' THEN 'exclusion' ELSE 'unique index' END AS kind,
        ARRAY(SELECT a.attname::text FROM unnest(x.indkey) WITH ORDINALITY AS k (attnum, n)
              LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
+             WHERE k.n <= x.indnkeyatts  -- key columns only: INCLUDE columns do not count
              ORDER BY k.n) AS columns,
        coalesce(pg_get_constraintdef(con.oid), pg_get_indexdef(i.oid)) AS definition
 FROM pg_index x
