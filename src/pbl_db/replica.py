@@ -73,7 +73,13 @@ def create(
     asked), set up as its standby on this host, started; returns once it streams."""
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-    from pbl_db.backup.pitr import free_port, pg_ctl_start, write_missing_config
+    from pbl_db.backup.pitr import (
+        append_auto_conf,
+        free_port,
+        own_tree,
+        pg_ctl_start,
+        write_missing_config,
+    )
     from pbl_db.backup.tools import check, child_env, find_tool, run_subprocess
     from pbl_db.connection import connect, describe_conninfo
 
@@ -127,14 +133,13 @@ def create(
         with child_env(params) as env:
             check(run_subprocess([*argv, "--no-password"], env=env), "pg_basebackup")
         write_missing_config(data_dir, "pbl replica create")
-        with (data_dir / "postgresql.auto.conf").open("a") as conf:
-            conf.write("\n# pbl replica create\n")
-            for name, value in settings.items():
-                conf.write(f"{name} = '{_config_quote(value)}'\n")
+        append_auto_conf(data_dir, "pbl replica create", settings)
         (data_dir / "standby.signal").write_text("")
         (data_dir / "postgresql.auto.conf").chmod(0o600)  # primary_conninfo holds the password
         data_dir.chmod(0o700)  # the postmaster refuses a data directory others can read
-        _own(data_dir, user)
+        if user is not None:
+            entry = pwd.getpwnam(user)
+            own_tree(data_dir, entry.pw_uid, entry.pw_gid)
     except BaseException:
         _undo(data_dir, existed, primary if slot and not found else None, slot)
         raise
@@ -167,12 +172,6 @@ def create(
         streaming,
         round(time.monotonic() - started, 1),
     )
-
-
-def _config_quote(value: str) -> str:
-    """A value for a single-quoted postgresql.conf string: backslash and quote escaped, as
-    pg_basebackup -R writes primary_conninfo."""
-    return value.replace("\\", "\\\\").replace("'", "''")
 
 
 def _undo(data_dir: Path, existed: bool, primary: Target | None, slot: str | None) -> None:
@@ -211,17 +210,6 @@ def _server_user() -> str | None:
             "run pbl replica create as the user that should own the standby",
         ) from None
     return "postgres"
-
-
-def _own(data_dir: Path, user: str | None) -> None:
-    if user is None:
-        return
-    entry = pwd.getpwnam(user)
-    for current, dirs, files in os.walk(data_dir):
-        os.chown(current, entry.pw_uid, entry.pw_gid)
-        for name in dirs + files:
-            os.chown(Path(current) / name, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
-    data_dir.chmod(0o700)
 
 
 def _wait_streaming(candidates: list[str], wait: float, log: Path) -> bool:

@@ -313,18 +313,12 @@ def restore(
         "recovery_target_action": "promote",
         "archive_mode": "off",  # the restored copy must not write into the original's archive
     }
-    with (data_dir / "postgresql.auto.conf").open("a") as conf:
-        conf.write("\n# pbl pitr restore\n")
-        for name, value in settings.items():
-            conf.write(f"{name} = '{value.replace(chr(39), chr(39) * 2)}'\n")
+    append_auto_conf(data_dir, "pbl pitr restore", settings)
     owner = Path(archive).stat() if Path(archive).exists() else None
     user = None
     if os.geteuid() == 0 and owner is not None:
         user = pwd.getpwuid(owner.st_uid).pw_name
-        for current, dirs, files in os.walk(data_dir):
-            os.chown(current, owner.st_uid, owner.st_gid)
-            for name in dirs + files:
-                os.chown(Path(current) / name, owner.st_uid, owner.st_gid, follow_symlinks=False)
+        own_tree(data_dir, owner.st_uid, owner.st_gid)
     data_dir.chmod(0o700)
     result = RestoreResult(base.id, str(data_dir), when.isoformat(), False, None)
     if start:
@@ -344,6 +338,24 @@ def write_missing_config(data_dir: Path, by: str) -> None:
             f"# written by {by}: local peer, loopback password\n"
             "local all all peer\nhost all all 127.0.0.1/32 scram-sha-256\n"
         )
+
+
+def append_auto_conf(data_dir: Path, by: str, settings: dict[str, str]) -> None:
+    """Append settings to the data directory's postgresql.auto.conf, each a single-quoted
+    string with backslash and quote escaped as the server's config parser reads them."""
+    with (data_dir / "postgresql.auto.conf").open("a") as conf:
+        conf.write(f"\n# {by}\n")
+        for name, value in settings.items():
+            quoted = value.replace("\\", "\\\\").replace("'", "''")
+            conf.write(f"{name} = '{quoted}'\n")
+
+
+def own_tree(root: Path, uid: int, gid: int) -> None:
+    """chown a data directory and everything in it (links themselves, not their targets)."""
+    for current, dirs, files in os.walk(root):
+        os.chown(current, uid, gid)
+        for name in dirs + files:
+            os.chown(Path(current) / name, uid, gid, follow_symlinks=False)
 
 
 def free_port() -> int:
