@@ -82,6 +82,8 @@ def test_every_format_restores_with_matching_rows(
         result = pbl("backup", "restore", backup["id"], "--target-db", target)
         assert result.code == 0, result.err
         assert count(pg_server.url_for(target)) == 3
+        with psycopg.connect(pg_server.url_for(target)) as restored:  # quota counters came along
+            assert restored.execute("SELECT pbl_quota_recount()").fetchone() == (0,)
         verified = pbl("backup", "verify", backup["id"], "--restore", "--json")
         assert verified.code == 0, verified.err
         report = json.loads(verified.out)

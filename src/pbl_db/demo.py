@@ -168,6 +168,10 @@ AUDIT_COLUMNS = (
 )
 
 
+DEFAULT_MAX_DEVICES = 100  # the tenants table's defaults
+DEFAULT_MAX_APPLICATIONS_PER_MONTH = 10000
+
+
 @dataclass
 class DemoSpec:
     tenants: int = 3
@@ -227,6 +231,10 @@ class Generator:
                 slug,
                 Jsonb({"currency": "USD", "demo": True}),
                 "professional",
+                # quotas the generated rows fit whichever tenant they fall to (0022 enforces
+                # them), with room to spare so the health check's 90 % warning stays quiet
+                max(DEFAULT_MAX_DEVICES, 2 * self.spec.devices),
+                max(DEFAULT_MAX_APPLICATIONS_PER_MONTH, 2 * self.spec.applications),
                 self.oldest,
                 self.oldest,
             )
@@ -394,7 +402,17 @@ def seed_demo(
         report.rows["tenants"] = _copy(
             conn,
             "tenants",
-            ("id", "name", "slug", "settings", "subscription_plan", "created_at", "updated_at"),
+            (
+                "id",
+                "name",
+                "slug",
+                "settings",
+                "subscription_plan",
+                "max_devices",
+                "max_applications_per_month",
+                "created_at",
+                "updated_at",
+            ),
             gen.tenants(),
             spec.tenants,
             progress,

@@ -78,6 +78,12 @@ def _guarded(work: Callable[[], int], debug: bool) -> int:
             reason = str(exc).splitlines()[0] if str(exc) else "read-only"
             print(f"pbl: the server refused a write ({reason}); {STANDBY_HINT}", file=sys.stderr)
             return int(ExitCode.STANDBY)
+        if psycopg is not None and _rule_refusal(psycopg, exc):
+            diag: Any = getattr(exc, "diag", None)
+            hint = diag.message_hint if diag else None
+            primary = (diag.message_primary if diag else None) or str(exc)
+            print(f"pbl: {primary}" + (f"; {hint}" if hint else ""), file=sys.stderr)
+            return int(ExitCode.REFUSED)
         if psycopg is not None and _connection_lost(psycopg, exc):
             # the connection went away mid-command (a failover, a restart): what committed
             # stays, the rest was rolled back by the server
@@ -102,6 +108,13 @@ def _guarded(work: Callable[[], int], debug: bool) -> int:
             file=sys.stderr,
         )
         return int(ExitCode.FAILED)
+
+
+def _rule_refusal(psycopg: Any, exc: Exception) -> bool:
+    """A rule the schema enforces said no: SQLSTATE PBLxx (locked user, quota, suspended tenant;
+    docs/tenants.md)."""
+    state = getattr(exc, "sqlstate", None) or ""
+    return isinstance(exc, psycopg.Error) and state.startswith("PBL")
 
 
 def _connection_lost(psycopg: Any, exc: Exception) -> bool:
