@@ -37,6 +37,10 @@ COMMANDS = (
           "Load seed data (sql/seeds) or generate demo data."),
     Entry("schema", "schema", "app", True, SCHEMA,
           "Checks of the live schema against a planned layout (Citus)."),
+    Entry("tenants", "tenants", "app", True, SCHEMA,
+          "Tenants: create, list, show, update plan and quotas, suspend, resume, usage."),
+    Entry("users", "users", "app", True, SCHEMA,
+          "A tenant's users: create, list, show, lock, unlock, set-role, reset-password, MFA."),
     Entry("stats", "stats", "stats", False, SCHEMA,
           "Aggregated application statistics of a tenant: total, approved, declined, average "
           "risk score (soft-deleted applications left out)."),

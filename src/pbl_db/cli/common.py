@@ -11,6 +11,7 @@ from pbl_db.cli.output import (
     optional_migrations_dir,
     read_secret,
     render,
+    render_change,
     say,
     target,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "optional_migrations_dir",
     "read_secret",
     "render",
+    "render_change",
     "say",
     "target",
 ]

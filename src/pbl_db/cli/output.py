@@ -117,3 +117,35 @@ def render(
     for item in items:
         table.add_row(*("" if item.get(key) is None else str(item.get(key)) for key, _ in cols))
     Console(width=None if sys.stdout.isatty() else 200).print(table)
+
+
+def render_change(
+    doc: Mapping[str, Any],
+    *,
+    as_json: bool,
+    subject: str,
+    action: str,
+    changes: Mapping[str, Sequence[Any]],
+    warnings: Sequence[str] = (),
+    dry_run: bool = False,
+    event_id: object = None,
+) -> None:
+    """One administrative change: JSON, or a field / before / after table, then its warnings
+    and one line saying what was done (or, in a dry run, would be)."""
+    if as_json:
+        render(doc, as_json=True)
+    elif changes:
+        render(
+            [{"field": k, "before": v[0], "after": v[1]} for k, v in changes.items()],
+            as_json=False,
+            columns=[("field", "field"), ("before", "before"), ("after", "after")],
+            title=f"{subject}: {action}" + (" (dry run)" if dry_run else ""),
+        )
+    for warning in warnings:
+        say(warning)
+    if changes:
+        say(
+            f"dry run: {subject} would be changed; nothing changed"
+            if dry_run
+            else f"{subject}: {action} done (audit event {event_id})"
+        )

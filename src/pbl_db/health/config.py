@@ -40,6 +40,7 @@ DEFAULTS: dict[str, tuple[Threshold, str]] = {
         "months ahead covered by audit_logs partitions; default partition empty",
     ),
     "pg_stat_statements": (Threshold(""), "pg_stat_statements usable in this database"),
+    "tenant_quotas": (Threshold("%", 90), "fullest quota of any tenant this UTC month"),
     "redis_ping": (Threshold("ms", 50, 500), "Redis PING round trip"),
     "redis_memory": (Threshold("%", 80, 90), "used_memory of maxmemory"),
     "redis_evictions": (Threshold("count", 1), "keys evicted since Redis started"),

@@ -629,6 +629,44 @@ def check_pg_stat_statements(
     )
 
 
+def check_tenant_quotas(snap: dict[str, Any], s: Settings, conn: Any, _m: Path | None) -> Check:
+    """WARN from 90 % of a quota: the tenant will soon be refused (a matter for the account
+    owner, not a page at night: never CRIT unless configured)."""
+    if not snap.get("tenant_quotas"):
+        return Check("tenant_quotas", Status.SKIP, "no quota counters (migration 0022) readable")
+    if snap.get("tenants_limited"):
+        return Check(
+            "tenant_quotas",
+            Status.UNKNOWN,
+            f"{conn.info.user} is subject to row-level security and sees one tenant at most",
+            hint="run health as a superuser or BYPASSRLS role for this check",
+        )
+    th = s.threshold("tenant_quotas")
+    rows = conn.execute(queries.load("list_tenant_quota_usage")).fetchall()
+    if not rows:
+        return _none("tenant_quotas", s, "no tenants")
+    full = [r for r in rows if th.judge(float(r[4])) is not Status.OK]
+    worst = rows[0]
+    shown = full[:3] or [worst]
+    summary = "; ".join(f"{r[0]}: {r[1]} {r[2]:,}/{r[3]:,} ({float(r[4]):.0f}%)" for r in shown)
+    if len(full) > 3:
+        summary += f"; and {len(full) - 3} more"
+    return _limit(
+        "tenant_quotas",
+        s,
+        round(float(worst[4]), 1),
+        summary,
+        hint="`pbl tenants usage` lists them; raise with `pbl tenants update --max-...`",
+        details={
+            "at_or_above_warn": [
+                {"tenant": r[0], "quota": r[1], "used": r[2], "limit": r[3],
+                 "percent": round(float(r[4]), 1)}
+                for r in full
+            ]
+        },
+    )  # fmt: skip
+
+
 CHECKS: dict[str, CheckFn] = {
     "connection": check_connection,
     "version": check_version,
@@ -652,4 +690,5 @@ CHECKS: dict[str, CheckFn] = {
     "migrations": check_migrations,
     "audit_partitions": check_audit_partitions,
     "pg_stat_statements": check_pg_stat_statements,
+    "tenant_quotas": check_tenant_quotas,
 }

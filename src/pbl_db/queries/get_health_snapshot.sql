@@ -144,6 +144,11 @@ SELECT json_build_object(
     'audit_logs', to_regclass('public.audit_logs') IS NOT NULL,
     'audit_partitions', (SELECT coalesce(json_agg(json_build_object('name', relname, 'bound', bound)), '[]'::json)
                          FROM audit_parts),
+    'tenant_quotas', to_regclass('public.tenant_usage') IS NOT NULL
+                     AND has_table_privilege('public.tenant_usage', 'SELECT')
+                     AND has_table_privilege('public.tenant_monthly_usage', 'SELECT'),
+    'tenants_limited', CASE WHEN to_regclass('public.tenants') IS NOT NULL
+                            THEN row_security_active('public.tenants') END,
     'now_utc_month', to_char(date_trunc('month', now() AT TIME ZONE 'UTC'), 'YYYY-MM-DD'),
     'pgss_installed', EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'),
     'pgss_available', EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_stat_statements'),
