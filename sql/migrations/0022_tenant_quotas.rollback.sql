@@ -57,7 +57,7 @@ DROP FUNCTION pbl_quota_seats_inserted();
 
 DROP FUNCTION pbl_quota_take(uuid, text, date, bigint);
 
-DROP FUNCTION pbl_quota_take_month(uuid, date, bigint, bigint);
+DROP FUNCTION pbl_quota_take_month(uuid, date, bigint);
 
 DROP FUNCTION pbl_quota_month(timestamptz);
 
