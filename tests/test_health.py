@@ -410,3 +410,27 @@ def test_config_file_and_bad_thresholds(pbl: Pbl, db_url: str, tmp_path: Path) -
     config.write_text("[checks.database_size\n")
     broken = pbl("health", "--database-url", db_url, "--config", str(config))
     assert broken.code == 2 and "fix the TOML" in broken.err
+
+
+def test_version_warns_from_end_of_life_naming_the_next_supported_major(
+    pbl: Pbl, db_url: str
+) -> None:
+    import datetime as dt
+
+    from pbl_db.health.eol import END_OF_LIFE, SOURCE, next_supported
+
+    assert next_supported(13, dt.date(2026, 12, 4)) == 15  # 14 ended on 2026-11-12
+    assert next_supported(17, dt.date(2026, 12, 4)) == 18
+    assert next_supported(18, dt.date(2031, 1, 1)) is None
+    check = checks_by_id(pbl("health", "--database-url", db_url, "--check", "version", "--json"))[
+        "version"
+    ]
+    major = check["details"]["major"]
+    assert check["details"]["end_of_life"] == END_OF_LIFE[major].isoformat()
+    assert check["details"]["source"] == SOURCE
+    if dt.date.today() >= END_OF_LIFE[major]:
+        assert check["status"] == "WARN"
+        wanted = next_supported(major, dt.date.today())
+        assert f"the next supported major is {wanted}" in check["summary"]
+    else:
+        assert check["status"] == "OK"

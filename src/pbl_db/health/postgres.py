@@ -20,15 +20,6 @@ if TYPE_CHECKING:
     from pbl_db.connection import Target
 
 # Community end-of-life dates (https://www.postgresql.org/support/versioning/).
-END_OF_LIFE = {
-    12: date(2024, 11, 21),
-    13: date(2025, 11, 13),
-    14: date(2026, 11, 12),
-    15: date(2027, 11, 11),
-    16: date(2028, 11, 9),
-    17: date(2029, 11, 8),
-    18: date(2030, 11, 14),
-}
 OLDEST_SUPPORTED = 13
 
 
@@ -158,8 +149,10 @@ def check_version(snap: dict[str, Any], s: Settings, conn: Any, _m: Path | None)
     num = snap["server_version_num"]
     major = num // 10000
     text = snap["server_version"]
+    from pbl_db.health.eol import END_OF_LIFE, SOURCE, next_supported
+
     eol = END_OF_LIFE.get(major)
-    details = {"major": major, "end_of_life": eol.isoformat() if eol else None}
+    details = {"major": major, "end_of_life": eol.isoformat() if eol else None, "source": SOURCE}
     if major < OLDEST_SUPPORTED:
         return Check(
             "version",
@@ -169,13 +162,18 @@ def check_version(snap: dict[str, Any], s: Settings, conn: Any, _m: Path | None)
             hint="upgrade to PostgreSQL 15 or later",
             details=details,
         )
-    if eol and date.today() >= eol:
+    today = date.today()
+    if eol and today >= eol:
+        target = next_supported(major, today)
+        details["next_supported"] = target
         return Check(
             "version",
             Status.WARN,
-            f"PostgreSQL {text}: major {major} reached end of life {eol}",
+            f"PostgreSQL {text}: major {major} reached end of life {eol}"
+            + (f"; the next supported major is {target}" if target else ""),
             float(major),
-            hint="plan a major upgrade (pg_upgrade or logical replication)",
+            hint=f"plan a major upgrade to {target or 'a supported major'} or later "
+            "(pg_upgrade or logical replication); dates: " + SOURCE,
             details=details,
         )
     return Check("version", Status.OK, f"PostgreSQL {text}", float(major), details=details)
