@@ -434,3 +434,129 @@ def test_version_warns_from_end_of_life_naming_the_next_supported_major(
         assert f"the next supported major is {wanted}" in check["summary"]
     else:
         assert check["status"] == "OK"
+
+
+def _dead_rows(conn: psycopg.Connection, table: str) -> int:
+    if conn.info.server_version >= 150000:  # statistics reach shared memory at most once a second
+        conn.execute("SELECT pg_stat_force_next_flush()")
+    row = conn.execute(
+        "SELECT n_dead_tup FROM pg_stat_user_tables WHERE relid = %s::regclass", (table,)
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_dead_tuples_follow_autovacuum_thresholds_and_ignore_tiny_hot_tables(
+    pbl: Pbl, conn: psycopg.Connection, db_url: str
+) -> None:
+    """Issue 16: a one-row table updated thousands of times (audit_chain_heads after a batch) is
+    100 % dead between autovacuum runs and must not alarm; a table of some size autovacuum has
+    left above its own threshold (reloptions included) must, with the reason in the summary."""
+    conn.execute(
+        "CREATE TABLE hot_small (id int PRIMARY KEY, n int) WITH (autovacuum_enabled = false)"
+    )
+    conn.execute("INSERT INTO hot_small VALUES (1, 0)")
+    conn.execute("DO $$BEGIN FOR i IN 1..5000 LOOP UPDATE hot_small SET n = n + 1; END LOOP; END$$")
+    conn.execute("CREATE TABLE big (id int, pad text) WITH (autovacuum_enabled = false)")
+    conn.execute("INSERT INTO big SELECT g, repeat('x', 100) FROM generate_series(1, 150000) g")
+    conn.execute("ANALYZE big, hot_small")
+    conn.execute("UPDATE big SET id = id WHERE id <= 60000")
+    eventually(lambda: _dead_rows(conn, "big") >= 60000, "big's dead rows in the statistics")
+    eventually(lambda: _dead_rows(conn, "hot_small") >= 5000, "hot_small's dead rows")
+    threshold = round(50 + 0.2 * reltuples_of(conn, "big"))  # the server's defaults
+
+    def dead_check(*extra: str) -> dict:
+        args = ("--check", "dead_tuples", "--warn", "dead_tuples=0s", "--crit", "dead_tuples=none")
+        result = pbl("health", "--database-url", db_url, "--json", *args, *extra)
+        return checks_by_id(result)["dead_tuples"]
+
+    check = dead_check()
+    assert check["status"] == "WARN", check
+    assert check["details"]["table"] == "public.big"
+    assert check["details"]["threshold"] == threshold
+    assert check["details"]["tables"] == 1  # hot_small is under the 10 MB floor
+    assert check["unit"] == "s"
+    assert check["summary"].startswith("public.big: never vacuumed")
+    assert f"autovacuum threshold {threshold:,}" in check["summary"]
+    assert "autovacuum is off for it" in check["summary"]
+    assert "RESET (autovacuum_enabled)" in check["hint"]
+
+    # the floor is what kept the hot one-row table out
+    floorless = dead_check("--set", "dead_tuples.min_table_size=0")
+    assert floorless["details"]["tables"] == 2
+
+    # a per-table threshold above its dead rows: autovacuum would not touch it yet either
+    conn.execute("ALTER TABLE big SET (autovacuum_vacuum_threshold = 1000000)")
+    check = dead_check()
+    assert check["status"] == "OK" and check["details"] == {}, check
+    conn.execute(
+        "ALTER TABLE big SET "
+        "(autovacuum_vacuum_threshold = 10, autovacuum_vacuum_scale_factor = 0.1)"
+    )
+    check = dead_check()
+    assert check["details"]["threshold"] == round(10 + 0.1 * reltuples_of(conn, "big"))
+    if conn.info.server_version >= 180000:  # 18 caps the threshold, per table too
+        conn.execute("ALTER TABLE big SET (autovacuum_vacuum_max_threshold = 500)")
+        assert dead_check()["details"]["threshold"] == 500
+        conn.execute("ALTER TABLE big RESET (autovacuum_vacuum_max_threshold)")
+
+    conn.execute(
+        "ALTER TABLE big RESET (autovacuum_vacuum_threshold, autovacuum_vacuum_scale_factor)"
+    )
+    conn.execute("VACUUM big")
+    eventually(lambda: _dead_rows(conn, "big") == 0, "the vacuum in the statistics")
+    assert dead_check()["status"] == "OK"
+    conn.execute("UPDATE big SET id = id WHERE id <= 60000")
+    eventually(lambda: _dead_rows(conn, "big") >= 60000, "the new dead rows")
+    check = dead_check()
+    assert check["status"] == "WARN"
+    assert check["summary"].startswith("public.big: last vacuumed ")
+    assert check["details"]["vacuumed_at"] is not None
+
+    # the default limits: an hour before WARN, so a fresh batch is not an alarm
+    default = checks_by_id(
+        pbl("health", "--database-url", db_url, "--json", "--check", "dead_tuples")
+    )["dead_tuples"]
+    assert default["warn"] == 3600 and default["crit"] == 43200
+    assert default["status"] == "OK", default
+
+
+def reltuples_of(conn: psycopg.Connection, table: str) -> float:
+    row = conn.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", (table,))
+    return float(row.fetchone()[0])
+
+
+def test_checkpoint_and_write_checks_read_the_views_of_the_major(
+    pbl: Pbl, conn: psycopg.Connection, db_url: str
+) -> None:
+    """17 moved the checkpointer's counters to pg_stat_checkpointer (pg_stat_bgwriter lost
+    them), 16 added pg_stat_io, where bulk loads' own writes are apart from the rest."""
+    major = conn.info.server_version // 10000
+
+    def checks(*extra: str) -> dict[str, dict]:
+        args = ("--check", "checkpoints", "--check", "backend_writes", *extra)
+        result = pbl("health", "--database-url", db_url, "--json", *args)
+        assert result.code == 0, result.err
+        return checks_by_id(result)
+
+    before = checks()["checkpoints"]
+    wanted = "pg_stat_checkpointer" if major >= 17 else "pg_stat_bgwriter"
+    assert before["details"]["checkpoints_view"] == wanted
+    assert before["warn"] is None and before["status"] == "OK"  # reported, never an alarm
+    conn.execute("CHECKPOINT")
+    after = eventually(
+        lambda: (
+            (c := checks()["checkpoints"])["details"]["requested"] > before["details"]["requested"]
+            and c
+        ),
+        "the requested checkpoint in the statistics",
+    )
+    assert "checkpoints requested rather than timed" in after["summary"]
+    assert wanted in after["summary"]
+
+    judged = checks("--warn", "backend_writes=0%", "--set", "backend_writes.min_buffers=0")
+    writes = judged["backend_writes"]
+    assert writes["details"]["writes_view"] == ("pg_stat_io" if major >= 16 else "pg_stat_bgwriter")
+    if major >= 16:
+        assert writes["status"] == "WARN", writes
+    else:  # the old counter mixes in COPY's ring buffers: a restore would read as an alarm
+        assert writes["status"] == "OK" and "reported, not judged" in writes["summary"]

@@ -33,7 +33,12 @@ def test_snapshot_does_not_rely_on_catalog_primary_keys(conn: psycopg.Connection
     conn.execute("SET search_path = pg13_catalog, pg_catalog, public")
     shadowed = conn.execute("SELECT 'pg_class'::regclass <> 'pg_catalog.pg_class'::regclass")
     assert shadowed.fetchone() == (True,)
-    params = {"idle_min_seconds": 0, "min_dead_rows": 1000, "min_bloat_table_bytes": 0}
+    params = {
+        "idle_min_seconds": 0,
+        "min_dead_rows": 1000,
+        "min_dead_table_bytes": 0,
+        "min_bloat_table_bytes": 0,
+    }
     row = conn.execute(queries.load("get_health_snapshot"), params).fetchone()
     assert row is not None
     assert row[0]["server_version_num"] >= 130000

@@ -25,7 +25,18 @@ DEFAULTS: dict[str, tuple[Threshold, str]] = {
     "blocked_sessions": (Threshold("count", 1, 5), "sessions waiting on a lock another holds"),
     "wraparound": (Threshold("count", 1.3e9, 1.4e9), "transaction-ID age of the oldest database"),
     "cache_hit": (Threshold("%", 95, 90, below=True), "buffer cache hit ratio of this database"),
-    "dead_tuples": (Threshold("%", 20, 40), "dead rows of the worst table (>= min rows)"),
+    "checkpoints": (
+        Threshold("%"),
+        "checkpoints requested (WAL, forced) rather than timed (reported)",
+    ),
+    "backend_writes": (
+        Threshold("%", 50),
+        "shared-buffer writes done by client backends, not the writers (judged on 16+)",
+    ),
+    "dead_tuples": (
+        Threshold("s", 3600, 43200),
+        "time autovacuum has left a table (>= min size) above its vacuum threshold",
+    ),
     "bloat": (Threshold("B", 1 * GB, 5 * GB), "estimated table bloat of the worst table"),
     "invalid_indexes": (Threshold("count", 1), "indexes left invalid"),
     "sequences": (Threshold("%", 85, 95), "sequence closest to exhaustion"),
@@ -53,8 +64,10 @@ DEFAULTS: dict[str, tuple[Threshold, str]] = {
 OPTIONS: dict[str, tuple[float, str]] = {
     "idle_in_transaction.min_age": (0, "s"),
     "dead_tuples.min_rows": (1000, "count"),
+    "dead_tuples.min_table_size": (10 * 1024**2, "B"),
     "bloat.min_table_size": (10 * 1024**2, "B"),
     "cache_hit.min_blocks": (10000, "count"),
+    "backend_writes.min_buffers": (10000, "count"),
 }
 
 CHECK_IDS = tuple(DEFAULTS)

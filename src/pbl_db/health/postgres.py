@@ -56,6 +56,7 @@ def _run_on(
     params = {
         "idle_min_seconds": settings.option("idle_in_transaction.min_age"),
         "min_dead_rows": int(settings.option("dead_tuples.min_rows")),
+        "min_dead_table_bytes": int(settings.option("dead_tuples.min_table_size")),
         "min_bloat_table_bytes": int(settings.option("bloat.min_table_size")),
     }
     try:
@@ -301,19 +302,112 @@ def check_cache_hit(snap: dict[str, Any], s: Settings, conn: Any, _m: Path | Non
     )
 
 
-def check_dead_tuples(snap: dict[str, Any], s: Settings, conn: Any, _m: Path | None) -> Check:
-    dead = snap["dead"]
-    if not dead:
-        return _none("dead_tuples", s, "no table with many dead rows")
-    pct = round(dead["pct"], 1)
+def _io_stats(snap: dict[str, Any], conn: Any) -> dict[str, Any]:
+    """Checkpoint and buffer-write counters from the views of this major (one query, once)."""
+    if "io" not in snap:
+        version = snap["server_version_num"]
+        name = "get_io_stats"
+        if version >= 170000:  # pg_stat_checkpointer split from pg_stat_bgwriter
+            name = "get_io_stats_17"
+        elif version >= 160000:  # pg_stat_io
+            name = "get_io_stats_16"
+        row = conn.execute(queries.load(name)).fetchone()
+        snap["io"] = row[0] if row else {}
+    io: dict[str, Any] = snap["io"]
+    return io
+
+
+def check_checkpoints(snap: dict[str, Any], s: Settings, conn: Any, _m: Path | None) -> Check:
+    """Requested (WAL-triggered, forced) against timed checkpoints: reported, not judged."""
+    io = _io_stats(snap, conn)
+    timed, requested = int(io["timed"] or 0), int(io["requested"] or 0)
+    total = timed + requested
+    details = {k: io[k] for k in ("checkpoints_view", "timed", "requested", "stats_reset")}
+    if total == 0:
+        return _none("checkpoints", s, "no checkpoint since the statistics reset", details=details)
+    pct = round(100.0 * requested / total, 1)
     return _limit(
-        "dead_tuples",
+        "checkpoints",
         s,
         pct,
-        f"{dead['table']}: {dead['dead']:,} dead rows ({pct}%)",
-        hint="autovacuum is behind: `pbl maintenance vacuum`, then tune autovacuum for the table",
-        details=dead,
+        f"{requested:,} of {total:,} checkpoints requested rather than timed ({pct}%, "
+        f"{io['checkpoints_view']})",
+        hint="many WAL-triggered checkpoints: raise max_wal_size (see `pbl tune show`); "
+        "the server log says why each one started (log_checkpoints)",
+        details=details,
     )
+
+
+def check_backend_writes(snap: dict[str, Any], s: Settings, conn: Any, _m: Path | None) -> Check:
+    """Shared buffers that client backends had to write themselves (judged from 16 on)."""
+    io = _io_stats(snap, conn)
+    mine = int(io["backend_writes"] or 0)
+    total = mine + int(io["checkpointer_writes"] or 0) + int(io["bgwriter_writes"] or 0)
+    details = {
+        k: io[k]
+        for k in (
+            "writes_view", "bulk_included", "backend_writes", "bgwriter_writes",
+            "checkpointer_writes", "stats_reset",
+        )
+    }  # fmt: skip
+    th = s.threshold("backend_writes")
+    pct = round(100.0 * mine / total, 1) if total else 0.0
+    summary = f"{pct}% of {total:,} buffer writes by client backends ({io['writes_view']})"
+    if io["bulk_included"]:
+        # before 16 the counter mixes in bulk loads' ring buffers: a restore reads as 100 %
+        return Check(
+            "backend_writes", Status.OK, summary + "; before 16 bulk loads are counted in, "
+            "so it is reported, not judged", pct, th.unit, th.warn, th.crit, details=details,
+        )  # fmt: skip
+    if total < s.option("backend_writes.min_buffers"):
+        return Check(
+            "backend_writes", Status.OK, f"too few buffer writes to judge ({total:,})",
+            pct, th.unit, th.warn, th.crit, details=details,
+        )  # fmt: skip
+    return _limit(
+        "backend_writes",
+        s,
+        pct,
+        summary,
+        hint="backends evict dirty buffers themselves: raise shared_buffers, or make the "
+        "background writer busier (bgwriter_lru_maxpages, bgwriter_delay)",
+        details=details,
+    )
+
+
+def check_dead_tuples(snap: dict[str, Any], s: Settings, conn: Any, _m: Path | None) -> Check:
+    """The table autovacuum has left longest above its own threshold (tiny tables never count)."""
+    dead = snap["dead"]
+    if not dead:
+        return _none(
+            "dead_tuples",
+            s,
+            "no table of at least "
+            f"{human_bytes(s.option('dead_tuples.min_table_size'))} above its autovacuum threshold",
+        )
+    waited = _seconds(dead["waited_seconds"])
+    if dead["vacuumed_at"] is None:
+        when = f"never vacuumed in the {waited} of statistics"
+    else:
+        when = f"last vacuumed {waited} ago"
+    others = f" (+{dead['tables'] - 1} more)" if dead["tables"] > 1 else ""
+    summary = (
+        f"{dead['table']}: {when}; {dead['dead']:,} dead rows, "
+        f"autovacuum threshold {dead['threshold']:,}{others}"
+    )
+    if dead["autovacuum_on"]:
+        hint = (
+            "autovacuum is not keeping up: look for long transactions and busy workers "
+            f"(`pbl activity --all`), run `pbl maintenance vacuum --table {dead['table']}`, "
+            "lower the table's autovacuum_vacuum_scale_factor"
+        )
+    else:
+        summary += "; autovacuum is off for it"
+        hint = (
+            f"autovacuum never runs on it: ALTER TABLE {dead['table']} RESET (autovacuum_enabled) "
+            "(or turn autovacuum on), or vacuum it on a schedule"
+        )
+    return _limit("dead_tuples", s, dead["waited_seconds"], summary, hint=hint, details=dead)
 
 
 def check_bloat(snap: dict[str, Any], s: Settings, conn: Any, _m: Path | None) -> Check:
@@ -676,6 +770,8 @@ CHECKS: dict[str, CheckFn] = {
     "blocked_sessions": check_blocked,
     "wraparound": check_wraparound,
     "cache_hit": check_cache_hit,
+    "checkpoints": check_checkpoints,
+    "backend_writes": check_backend_writes,
     "dead_tuples": check_dead_tuples,
     "bloat": check_bloat,
     "invalid_indexes": check_invalid_indexes,

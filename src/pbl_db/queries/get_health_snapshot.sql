@@ -12,11 +12,41 @@ WITH me AS (
     FROM clients AS c
     WHERE c.wait_event_type = 'Lock'
 ), table_stats AS (
-    SELECT format('%%I.%%I', s.schemaname, s.relname) AS name,
+    -- autovacuum's own rule (relation_needs_vacanalyze): dead rows above threshold +
+    -- scale_factor x reltuples, per-table reloptions first, capped on 18+ by
+    -- autovacuum_vacuum_max_threshold; size from relpages so that no table is locked
+    SELECT s.relid, format('%%I.%%I', s.schemaname, s.relname) AS name,
            s.n_dead_tup, s.n_live_tup,
-           100.0 * s.n_dead_tup / greatest(s.n_live_tup + s.n_dead_tup, 1) AS dead_pct
+           greatest(s.last_vacuum, s.last_autovacuum) AS vacuumed_at,
+           c.relpages::bigint * current_setting('block_size')::bigint AS bytes,
+           least(coalesce(o.base, current_setting('autovacuum_vacuum_threshold')::float8)
+                 + coalesce(o.scale, current_setting('autovacuum_vacuum_scale_factor')::float8)
+                   * greatest(c.reltuples, 0),
+                 CASE WHEN coalesce(o.max, current_setting('autovacuum_vacuum_max_threshold', true)::float8, -1) >= 0
+                      THEN coalesce(o.max, current_setting('autovacuum_vacuum_max_threshold', true)::float8)
+                      ELSE 'infinity' END) AS threshold,
+           current_setting('autovacuum')::bool AND current_setting('track_counts')::bool
+               AND coalesce(o.enabled, true) AS autovacuum_on
     FROM pg_stat_user_tables AS s
+    JOIN pg_class AS c ON c.oid = s.relid
+    CROSS JOIN LATERAL (
+        SELECT max(r.option_value) FILTER (WHERE r.option_name = 'autovacuum_vacuum_threshold')::float8 AS base,
+               max(r.option_value) FILTER (WHERE r.option_name = 'autovacuum_vacuum_scale_factor')::float8 AS scale,
+               max(r.option_value) FILTER (WHERE r.option_name = 'autovacuum_vacuum_max_threshold')::float8 AS max,
+               max(r.option_value) FILTER (WHERE r.option_name = 'autovacuum_enabled')::bool AS enabled
+        FROM pg_options_to_table(c.reloptions) AS r
+    ) AS o
     WHERE s.n_dead_tup >= %(min_dead_rows)s
+), stats_since AS (
+    -- a table never vacuumed has waited at most since the statistics began
+    SELECT greatest(pg_postmaster_start_time(), d.stats_reset) AS at
+    FROM pg_stat_database AS d WHERE d.datname = current_database()
+), lagging AS (
+    SELECT t.*, extract(epoch FROM now() - coalesce(t.vacuumed_at, (SELECT at FROM stats_since)))::float8 AS waited
+    FROM table_stats AS t
+    WHERE t.n_dead_tup > t.threshold AND t.bytes >= %(min_dead_table_bytes)s
+      -- a worker on it now is autovacuum keeping up
+      AND NOT EXISTS (SELECT 1 FROM pg_stat_progress_vacuum AS p WHERE p.relid = t.relid)
 ), widths AS (
     SELECT c.oid, c.relpages::bigint AS pages, greatest(c.reltuples, 0) AS tuples,
            24 + sum(st.avg_width * (1 - st.null_frac)) AS width,
@@ -95,8 +125,11 @@ SELECT json_build_object(
     'blks_hit', (SELECT blks_hit FROM pg_stat_database WHERE datname = current_database()),
     'blks_read', (SELECT blks_read FROM pg_stat_database WHERE datname = current_database()),
     'dead', (SELECT json_build_object('table', name, 'dead', n_dead_tup, 'live', n_live_tup,
-                                      'pct', dead_pct::float8)
-             FROM table_stats ORDER BY dead_pct DESC LIMIT 1),
+                                      'threshold', round(threshold::numeric)::bigint,
+                                      'bytes', bytes, 'waited_seconds', waited,
+                                      'vacuumed_at', vacuumed_at, 'autovacuum_on', autovacuum_on,
+                                      'tables', (SELECT count(*) FROM lagging))
+             FROM lagging ORDER BY waited DESC, n_dead_tup DESC LIMIT 1),
     'bloat', (SELECT json_build_object('table', name, 'bytes', bytes, 'bloat_bytes', bloat_bytes)
               FROM bloat ORDER BY bloat_bytes DESC LIMIT 1),
     'invalid_indexes', (SELECT coalesce(json_agg(indexrelid::regclass::text ORDER BY 1), '[]'::json)
