@@ -577,3 +577,49 @@ def test_only_names_a_recommended_setting(pbl: Callable[..., Result], tune_url: 
     assert result.code == 2
     assert "--only max_wal_senders: not among the computed recommendations" in result.err
     assert "--set NAME=VALUE" in result.err
+
+
+def test_show_recommends_the_settings_of_the_servers_major_only(
+    pbl: Callable[..., Result], db_url: str, conn: psycopg.Connection
+) -> None:
+    """17 added io_combine_limit and summarize_wal, 18 asynchronous I/O and a new default of
+    effective_io_concurrency: each recommended on that major (and later ones) only."""
+    major = conn.info.server_version // 10000
+    result = pbl(
+        "tune", "show", "--memory", "8GB", "--cpus", "16", "--storage", "hdd",
+        "--workload", "olap", "--database-url", db_url, "--json",
+    )  # fmt: skip
+    rows = {s["name"]: s for s in json.loads(result.out)["settings"]}
+    rec = recommended(result)
+    for name in ("io_combine_limit", "summarize_wal"):
+        assert (name in rec) == (major >= 17), name
+    for name in ("io_method", "io_workers", "io_max_combine_limit"):
+        assert (name in rec) == (major >= 18), name
+    # nothing recommended that the server does not know
+    assert not [n for n, r in rows.items() if r["note"] and "not a setting" in r["note"]]
+    if major >= 17:
+        assert rec["io_combine_limit"] == "256kB" and rec["summarize_wal"] == "off"
+    if major >= 18:
+        assert rec["io_method"] == "worker"
+        assert rec["io_workers"] == "4"  # a quarter of 16 CPUs
+        assert rows["io_max_combine_limit"]["restart_required"] is True
+    boot = conn.execute(
+        "SELECT boot_val FROM pg_settings WHERE name = 'effective_io_concurrency'"
+    ).fetchone()
+    if boot != ("0",):
+        assert rec["effective_io_concurrency"] == ("16" if major >= 18 else "2")
+
+
+def test_major_settings_follow_the_major_and_workload() -> None:
+    from pbl_db.tune.recommend import Inputs, compute
+
+    def names(major: int, workload: str = "web", cpus: int | None = 2) -> dict[str, str]:
+        inputs = Inputs(GB_KB * 4, cpus, "ssd", workload, major=major)
+        return {r.name: r.value for r in compute(inputs)}
+
+    assert not {"io_combine_limit", "summarize_wal", "io_method"} & set(names(16))
+    assert names(17)["io_combine_limit"] == "128kB" and "io_max_combine_limit" not in names(18)
+    assert names(18, "olap")["io_max_combine_limit"] == "256kB"
+    assert names(18)["io_workers"] == "3"  # at least 18's default
+    assert "io_workers" not in names(18, cpus=None)  # no CPU count, no guess
+    assert names(18)["effective_io_concurrency"] == "200"  # ssd: pgtune's, above 16

@@ -46,6 +46,8 @@ WAL_SIZES_MB = {  # workload -> (min_wal_size, max_wal_size)
     "mixed": (1024, 4096),
 }
 IO_CONCURRENCY = {"hdd": 2, "ssd": 200, "san": 300}
+IO_CONCURRENCY_DEFAULT_18 = 16
+IO_WORKERS_DEFAULT_18 = 3
 RANDOM_PAGE_COST = {"hdd": "4", "ssd": "1.1", "san": "1.1"}
 
 
@@ -60,6 +62,7 @@ class Inputs:
     connections: int = 100
     connections_given: bool = False  # recommend max_connections only when asked to
     detected: bool = False  # memory/cpus were read from this machine
+    major: int = 13  # the server's major: settings that major added or changed
 
 
 @dataclass(frozen=True)
@@ -151,17 +154,14 @@ def compute(inputs: Inputs) -> list[Recommendation]:
         )
     )
     out.append(Recommendation("random_page_cost", RANDOM_PAGE_COST[storage], f"{storage} storage"))
-    out.append(
-        Recommendation(
-            "effective_io_concurrency", str(IO_CONCURRENCY[storage]), f"{storage} storage"
-        )
-    )
+    out.append(io_concurrency(storage, inputs.major))
     min_wal, max_wal = WAL_SIZES_MB[workload]
     out.append(Recommendation("min_wal_size", format_kb(min_wal * MB_KB), f"{workload} workload"))
     out.append(Recommendation("max_wal_size", format_kb(max_wal * MB_KB), f"{workload} workload"))
     if shared_buffers >= HUGE_PAGES_FROM_KB:
         out.append(Recommendation("huge_pages", "try", "shared_buffers of 2GB or more"))
 
+    out.extend(major_settings(inputs))
     parallel = parallel_settings(inputs.cpus, workload)
     out.extend(parallel)
     workers = inputs.cpus if parallel and inputs.cpus else DEFAULT_WORKER_PROCESSES
@@ -174,6 +174,58 @@ def compute(inputs: Inputs) -> list[Recommendation]:
             + ", at least 4MB",
         )
     )
+    return out
+
+
+def io_concurrency(storage: str, major: int) -> Recommendation:
+    """pgtune's per-storage value; from 18, never below 18's new default of 16."""
+    value = IO_CONCURRENCY[storage]
+    if major >= 18 and value < IO_CONCURRENCY_DEFAULT_18:
+        return Recommendation(
+            "effective_io_concurrency",
+            str(IO_CONCURRENCY_DEFAULT_18),
+            f"{storage} storage; kept at 18's default (was 1), which also bounds the "
+            f"asynchronous reads in flight: pgtune's {value} predates it",
+        )
+    return Recommendation("effective_io_concurrency", str(value), f"{storage} storage")
+
+
+def major_settings(inputs: Inputs) -> list[Recommendation]:
+    """Settings a major added: 17's io_combine_limit and summarize_wal, 18's asynchronous I/O."""
+    out: list[Recommendation] = []
+    if inputs.major >= 17:
+        if inputs.workload == "olap":
+            combine, why = "256kB", "olap: larger reads for big scans (17's maximum)"
+        else:
+            combine, why = "128kB", "17's default suits reads of a few pages"
+        if inputs.major >= 18 and combine != "128kB":
+            # 18 caps io_combine_limit by io_max_combine_limit (server start, default 128kB)
+            out.append(Recommendation("io_max_combine_limit", combine, "allows io_combine_limit"))
+        out.append(Recommendation("io_combine_limit", combine, why))
+        out.append(
+            Recommendation(
+                "summarize_wal",
+                "off",
+                "only pg_basebackup --incremental reads WAL summaries; pbl backups are logical",
+            )
+        )
+    if inputs.major >= 18:
+        out.append(
+            Recommendation(
+                "io_method",
+                "worker",
+                "18's default, works on every kernel; io_uring needs a build with liburing",
+            )
+        )
+        if inputs.cpus:
+            workers = max(IO_WORKERS_DEFAULT_18, math.ceil(inputs.cpus / 4))
+            out.append(
+                Recommendation(
+                    "io_workers",
+                    str(workers),
+                    f"a quarter of {inputs.cpus} CPUs, at least 18's default of 3",
+                )
+            )
     return out
 
 

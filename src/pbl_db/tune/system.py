@@ -214,6 +214,7 @@ def _inputs(conn: Conn, request: Request, notes: list[str]) -> Inputs:
         connections=connections,
         connections_given=given,
         detected=bool(detected),
+        major=conn.info.server_version // 10000,
     )
 
 
