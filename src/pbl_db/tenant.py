@@ -15,9 +15,13 @@ from pbl_db.errors import RefusedError
 
 @contextmanager
 def tenant_transaction(
-    conn: psycopg.Connection[Any], tenant_id: uuid.UUID | str
+    conn: psycopg.Connection[Any], tenant_id: uuid.UUID | str, *, lock: bool = False
 ) -> Iterator[psycopg.Connection[Any]]:
     """Run a transaction as tenant_id: SET LOCAL, so the setting ends with the transaction.
+
+    With lock=True the tenant is set by pbl_lock_tenant() (migration 0024): any later change of
+    app.current_tenant_id in the transaction is refused (SQLSTATE PBL05), so an injected
+    set_config() cannot reach another tenant. Roles in pbl_tenant_lock_required need it.
 
     Must start a new transaction: inside one that is already open, the setting would outlive
     this block (a savepoint does not scope SET LOCAL), so that is refused.
@@ -26,7 +30,8 @@ def tenant_transaction(
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         raise RuntimeError("tenant_transaction() must start the transaction; one is already open")
     with conn.transaction():
-        conn.execute(queries.load("set_current_tenant"), {"tenant_id": str(tenant)})
+        query = "lock_current_tenant" if lock else "set_current_tenant"
+        conn.execute(queries.load(query), {"tenant_id": str(tenant)})
         yield conn
 
 
