@@ -217,10 +217,15 @@ def create_user(
         try:
             with conn.transaction():
                 row = conn.execute(queries.load("insert_admin_user"), params).fetchone()
-        except psycopg.errors.UniqueViolation:
+        except psycopg.errors.UniqueViolation as exc:
+            if exc.diag.constraint_name == "users_tenant_email_key":
+                raise ConfigError(
+                    f"a user with email {_shown(email)!r} exists in tenant {tenant.slug}",
+                    "emails are unique per tenant (pbl schema email-scope)",
+                ) from None
             raise ConfigError(
                 f"a user with email {_shown(email)!r} exists",
-                "emails are unique across tenants (docs/schema.md)",
+                "emails are unique across tenants (docs/schema.md, pbl schema email-scope)",
             ) from None
         assert row is not None
         user = _rows(conn, tenant, id=row[0])[0]

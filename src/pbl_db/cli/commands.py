@@ -36,7 +36,7 @@ COMMANDS = (
     Entry("seed", "seed", "app", True, SCHEMA,
           "Load seed data (sql/seeds) or generate demo data."),
     Entry("schema", "schema", "app", True, SCHEMA,
-          "Checks of the live schema against a planned layout (Citus)."),
+          "Checks of the live schema against a planned layout (Citus); schema options."),
     Entry("tenants", "tenants", "app", True, SCHEMA,
           "Tenants: create, list, show, update plan and quotas, suspend, resume, usage."),
     Entry("users", "users", "app", True, SCHEMA,
