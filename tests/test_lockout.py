@@ -1,5 +1,5 @@
-"""Login lockout in SQL (migration 0021): failures counted race-free, exponential lock, no login
-while locked, for the services' role too."""
+"""Login lockout in SQL (migrations 0021, 0026): failures counted race-free, exponential lock, no
+login while locked, for the services' role too, which cannot clear a lock itself."""
 
 from __future__ import annotations
 
@@ -74,9 +74,25 @@ def test_no_login_while_locked_then_a_login_resets(conn, db_url: str) -> None:  
         with pytest.raises(psycopg.Error) as refused:
             service.execute("UPDATE users SET last_login_at = now() WHERE id = %s", (user,))
         assert refused.value.sqlstate == "PBL01"
-        service.execute("UPDATE users SET locked_until = NULL WHERE id = %s", (user,))  # unlock
+        for unlock in (  # the services cannot clear a lockout themselves (migration 0026)
+            "UPDATE users SET locked_until = NULL WHERE id = %s",
+            "UPDATE users SET failed_login_attempts = 0 WHERE id = %s",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                service.execute(unlock, (user,))
+        with pytest.raises(psycopg.Error) as core:  # the definer core refuses a running lock too
+            service.execute("SELECT pbl_lockout_count_success(%s)", (user,))
+        assert core.value.sqlstate == "PBL01"
+        # the platform's way: pbl_unlock_user(), which leaves its audit event
+        service.execute("SELECT pbl_unlock_user(%s, 'called the help desk')", (user,))
         service.execute("SELECT pbl_record_login_success(%s)", (user,))
     assert state(conn, user) == (0, False, True)
+    event = conn.execute(
+        "SELECT event_category, event_data ->> 'reason', previous_state ->> 'failed_login_attempts'"
+        " FROM audit_logs WHERE event_type = 'user.unlocked' AND event_data ->> 'user_id' = %s",
+        (str(user),),
+    ).fetchone()
+    assert event == ("administration", "called the help desk", "1")
 
 
 def test_a_disabled_or_unknown_user_cannot_log_in(conn) -> None:  # type: ignore[no-untyped-def]
