@@ -52,3 +52,18 @@ class BusyError(PblError):
 
 class StandbyError(PblError):
     exit_code = ExitCode.STANDBY
+
+
+ECHO_LIMIT = 80
+
+
+def shown(value: object, limit: int = ECHO_LIMIT) -> str:
+    """A user-given value as an error may echo it: at most `limit` characters (then "..."),
+    with characters that cannot be printed (control codes, undecodable bytes) escaped."""
+    text = str(value)
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").translate(_CONTROLS)
+
+
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)}

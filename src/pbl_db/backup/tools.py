@@ -143,6 +143,24 @@ def find_tool(
     return best[1]
 
 
+_PASSFILE_PREFIX = "pbl-pgpass-"
+
+
+def _remove_orphaned_passfiles() -> None:
+    """Remove passfiles that a pbl killed with SIGKILL left behind: ours (same owner), named with
+    the pid of a process that no longer exists."""
+    for path in Path(tempfile.gettempdir()).glob(f"{_PASSFILE_PREFIX}*-*"):
+        pid_text = path.name[len(_PASSFILE_PREFIX) :].split("-", 1)[0]
+        try:
+            if not pid_text.isdigit() or path.stat().st_uid != os.getuid():
+                continue
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            path.unlink(missing_ok=True)
+        except OSError:  # alive but not ours to signal, or gone meanwhile
+            continue
+
+
 @contextlib.contextmanager
 def child_env(params: Mapping[str, Any]) -> Iterator[dict[str, str]]:
     """Environment for pg_dump & co.: connection settings as PG* variables, the password in a
@@ -155,7 +173,8 @@ def child_env(params: Mapping[str, Any]) -> Iterator[dict[str, str]]:
     if not password:
         yield env
         return
-    fd, name = tempfile.mkstemp(prefix="pbl-pgpass-")
+    _remove_orphaned_passfiles()
+    fd, name = tempfile.mkstemp(prefix=f"{_PASSFILE_PREFIX}{os.getpid()}-")
     try:
         os.fchmod(fd, 0o600)
         escaped = str(password).replace("\\", "\\\\").replace(":", "\\:")

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pbl_db.errors import ExitCode, PblError
+from pbl_db.errors import ECHO_LIMIT, ExitCode, PblError, shown
 
 
 def _debug_requested(args: Sequence[str]) -> bool:
@@ -45,11 +45,40 @@ def _run_typer(args: list[str]) -> int:
     from pbl_db.cli.app import build_command
 
     result = build_command(args).main(args=args, prog_name="pbl", standalone_mode=False)
+    if result == ExitCode.INTERRUPTED:  # typer turns KeyboardInterrupt into a silent Exit(130)
+        print("pbl: interrupted", file=sys.stderr)
     return result if isinstance(result, int) else int(ExitCode.OK)
+
+
+def _clip(text: str) -> str:
+    """No error line echoes a value longer than ~80 characters, whatever produced it."""
+    import re  # only on the error path: `pbl --version` stays fast
+
+    long_word = r"[^\s'\";,]{" + str(ECHO_LIMIT + 20) + ",}"
+    return re.sub(long_word, lambda m: m.group(0)[: ECHO_LIMIT - 3] + "...", text)
+
+
+class _ClippedStderr:
+    """stderr for the error handlers below: clipped, and stray surrogates escaped."""
+
+    def write(self, text: str) -> int:
+        safe = _clip(text).encode("utf-8", "backslashreplace").decode("utf-8")
+        return sys.stderr.write(safe)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
 
 
 def _guarded(work: Callable[[], int], debug: bool) -> int:
     """Run work; turn every failure into its one line on stderr and its exit code."""
+    try:
+        return _run_guarded(work, debug)
+    except BrokenPipeError:  # stdout closed early (| head): not an error worth a line
+        return int(ExitCode.OK)
+
+
+def _run_guarded(work: Callable[[], int], debug: bool) -> int:
+    err = _ClippedStderr()
     try:
         return work()
     except PblError as exc:
@@ -57,10 +86,10 @@ def _guarded(work: Callable[[], int], debug: bool) -> int:
             import traceback
 
             traceback.print_exc()
-        print(f"pbl: {exc}", file=sys.stderr)
+        print(f"pbl: {exc}", file=err)
         return int(exc.exit_code)
     except KeyboardInterrupt:
-        print("pbl: interrupted", file=sys.stderr)
+        print("pbl: interrupted", file=err)
         return int(ExitCode.INTERRUPTED)
     except Exception as exc:
         typer = sys.modules.get("typer")  # the fast path never imports it
@@ -69,20 +98,20 @@ def _guarded(work: Callable[[], int], debug: bool) -> int:
             if show is not None:
                 show()
             else:
-                print(f"pbl: {exc.format_message()}", file=sys.stderr)
+                print(f"pbl: {exc.format_message()}", file=err)
             return int(exc.exit_code)
         psycopg = sys.modules.get("psycopg")
         if psycopg is not None and isinstance(exc, psycopg.errors.ReadOnlySqlTransaction):
             from pbl_db.replica import STANDBY_HINT
 
             reason = str(exc).splitlines()[0] if str(exc) else "read-only"
-            print(f"pbl: the server refused a write ({reason}); {STANDBY_HINT}", file=sys.stderr)
+            print(f"pbl: the server refused a write ({reason}); {STANDBY_HINT}", file=err)
             return int(ExitCode.STANDBY)
         if psycopg is not None and _rule_refusal(psycopg, exc):
             diag: Any = getattr(exc, "diag", None)
             hint = diag.message_hint if diag else None
             primary = (diag.message_primary if diag else None) or str(exc)
-            print(f"pbl: {primary}" + (f"; {hint}" if hint else ""), file=sys.stderr)
+            print(f"pbl: {primary}" + (f"; {hint}" if hint else ""), file=err)
             return int(ExitCode.REFUSED)
         if psycopg is not None and _connection_lost(psycopg, exc):
             # the connection went away mid-command (a failover, a restart): what committed
@@ -91,12 +120,24 @@ def _guarded(work: Callable[[], int], debug: bool) -> int:
             print(
                 f"pbl: lost the connection to the server ({reason[:200]}); work not committed "
                 "was rolled back: run the command again",
-                file=sys.stderr,
+                file=err,
             )
             return int(ExitCode.CONNECT)
         if typer is not None and isinstance(exc, typer.Abort):
-            print("pbl: interrupted", file=sys.stderr)
+            print("pbl: interrupted", file=err)
             return int(ExitCode.INTERRUPTED)
+        if isinstance(exc, OSError) and exc.filename is not None and not debug:
+            # a path problem no up-front check caught: still one line naming the path
+            reason = (exc.strerror or str(exc)).lower()
+            print(f"pbl: {shown(exc.filename)}: {reason}; check the path", file=err)
+            return int(ExitCode.USAGE)
+        if isinstance(exc, UnicodeError) and not debug:
+            print(
+                "pbl: a value is not valid UTF-8 text (or a host name label is longer than 63 "
+                "characters); give UTF-8 text",
+                file=err,
+            )
+            return int(ExitCode.USAGE)
         if debug:
             import traceback
 
@@ -105,7 +146,7 @@ def _guarded(work: Callable[[], int], debug: bool) -> int:
         print(
             f"pbl: internal error: {exc.__class__.__name__}: {detail}; "
             "rerun with --debug for the traceback and report it",
-            file=sys.stderr,
+            file=err,
         )
         return int(ExitCode.FAILED)
 
@@ -128,5 +169,14 @@ def _connection_lost(psycopg: Any, exc: Exception) -> bool:
 
 
 def run() -> None:
-    """Console-script entry point."""
+    """Console-script entry point. SIGTERM and SIGHUP end pbl as Ctrl-C does, so cleanup runs
+    (child tools stopped, partial backups and passfiles removed) and it exits 130."""
+    import signal
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) is signal.SIG_DFL:  # nohup's SIG_IGN stays
+            signal.signal(signum, interrupt)
     sys.exit(main())

@@ -5,6 +5,7 @@ as well as by the typer commands (via pbl_db.cli.common)."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -67,7 +68,7 @@ class Progress:
 def read_secret(prompt: str, *, confirm: bool = False) -> str:
     """A value from stdin, or from a hidden prompt on a terminal: never from argv."""
     if not sys.stdin.isatty():
-        value = sys.stdin.read()
+        value = _stdin_text(prompt)
         value = value[:-1] if value.endswith("\n") else value
     else:
         import getpass
@@ -84,15 +85,57 @@ def read_secret(prompt: str, *, confirm: bool = False) -> str:
     return value
 
 
+def _stdin_text(what: str) -> str:
+    """All of stdin as UTF-8 text without NUL: values go into PostgreSQL text, which holds
+    neither undecodable bytes nor NUL."""
+    from pbl_db.errors import ConfigError
+
+    buffer = getattr(sys.stdin, "buffer", None)
+    data = (
+        buffer.read() if buffer is not None else sys.stdin.read().encode("utf-8", "surrogateescape")
+    )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"the {what.lower()} on stdin is not valid UTF-8 (byte {exc.start + 1})",
+            "give it as UTF-8 text",
+        ) from None
+    if "\x00" in text:
+        raise ConfigError(
+            f"the {what.lower()} on stdin contains a NUL character",
+            "remove it: text cannot hold NUL",
+        )
+    return text
+
+
 def optional_migrations_dir(sql_dir: str | None) -> Path | None:
-    """The migrations directory, or None where there is none (checks then SKIP)."""
+    """The migrations directory, or None where there is none (checks then SKIP). A directory
+    named explicitly (--sql-dir, PBL_SQL_DIR) that is not usable is an error, not a SKIP."""
     from pbl_db.errors import ConfigError
     from pbl_db.paths import migrations_dir
 
+    if sql_dir or os.environ.get("PBL_SQL_DIR"):
+        from pbl_db.pathcheck import existing_dir
+
+        if sql_dir:
+            existing_dir(sql_dir, "--sql-dir")
+        return migrations_dir(sql_dir)
     try:
         return migrations_dir(sql_dir)
     except ConfigError:
         return None
+
+
+def _finite(value: Any) -> Any:
+    """value with every float that is not finite replaced by None, containers walked."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def render(
@@ -104,7 +147,8 @@ def render(
 ) -> None:
     """Print rows as a rich table (columns = (key, header) pairs) or as JSON."""
     if as_json:
-        print(json.dumps(rows, indent=2, default=str))
+        # strict JSON: a non-finite float (inf, nan) becomes null rather than `Infinity`
+        print(json.dumps(_finite(rows), indent=2, default=str, allow_nan=False))
         return
     from rich.console import Console
     from rich.table import Table
