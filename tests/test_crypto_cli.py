@@ -110,3 +110,96 @@ def test_no_keys_is_a_clear_error(pbl, monkeypatch: pytest.MonkeyPatch) -> None:
     stdin(monkeypatch, "x")
     result = pbl("crypto", "encrypt", *WHERE)
     assert result.code == 2 and "PBL_ENCRYPTION_KEYS" in result.err
+
+
+def test_a_wrong_context_is_named_not_blamed_on_the_token(
+    pbl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PBL_ENCRYPTION_KEYS", pbl("crypto", "keygen").out.strip())
+    stdin(monkeypatch, "123-45-6789")
+    token = pbl("crypto", "encrypt", *WHERE).out.strip()
+    other_tenant = str(uuid.uuid4())
+    stdin(monkeypatch, token)
+    result = pbl("crypto", "decrypt", *WHERE[:6], "--tenant-id", other_tenant)
+    assert result.code == 1
+    assert f"row {ROW}, tenant {other_tenant}" in result.err
+    assert "the context is wrong" in result.err and "applications.ssn_encrypted" in result.err
+    # not an encrypted field, or ids that are not UUIDs: a usage error before any key is read
+    stdin(monkeypatch, token)
+    unknown = pbl("crypto", "decrypt", "--table", "nosuch", *WHERE[2:])
+    assert unknown.code == 2 and "users.mfa_secret" in unknown.err
+    stdin(monkeypatch, token)
+    slug = pbl("crypto", "decrypt", *WHERE[:6], "--tenant-id", "demo-42-1")
+    assert slug.code == 2 and "--tenant-id is not a UUID" in slug.err
+
+
+def test_plaintext_that_is_not_utf8_is_a_clear_failure(
+    pbl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pbl_db.crypto.cipher import Context
+    from pbl_db.crypto.keys import load_keyring
+
+    monkeypatch.setenv("PBL_ENCRYPTION_KEYS", pbl("crypto", "keygen").out.strip())
+    ring = load_keyring()
+    token = ring.encrypt(b"\xff\xfe", Context("applications", "ssn_encrypted", ROW, TENANT))
+    stdin(monkeypatch, token)
+    result = pbl("crypto", "decrypt", *WHERE)
+    assert result.code == 1 and "does not decrypt to UTF-8 text" in result.err
+    assert "internal error" not in result.err
+
+
+def test_a_directory_is_not_a_key_file(
+    pbl, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for mode in (0o755, 0o700):
+        keys = tmp_path / f"dir{mode:o}"
+        keys.mkdir(mode=mode)
+        keys.chmod(mode)
+        stdin(monkeypatch, "x")
+        result = pbl("crypto", "encrypt", *WHERE, "--key-file", str(keys))
+        assert result.code == 2 and "is a directory" in result.err, result.err
+        assert "chmod" not in result.err
+        added = pbl("crypto", "keygen", "--out", str(keys))
+        assert added.code == 2 and "is a directory" in added.err, added.err
+        assert list(keys.iterdir()) == []
+
+
+def test_an_explicit_key_file_is_never_ignored(pbl, tmp_path: Path) -> None:
+    missing = tmp_path / "nope.json"
+    # refused before connecting: the database URL is never used
+    result = pbl(
+        "crypto",
+        "key-usage",
+        "--key-file",
+        str(missing),
+        "--database-url",
+        "postgresql://x@/nodb?host=/nonexistent",
+    )
+    assert result.code == 2 and "does not exist" in result.err, result.err
+    empty = pbl("crypto", "key-usage", "--key-file", "")
+    assert empty.code == 2 and "--key-file is empty" in empty.err
+
+
+def test_keygen_out_is_checked_up_front(pbl, tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    assert pbl("crypto", "keygen", "--out", str(fifo)).code == 2
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    (tmp_path / "afile").write_text("x")
+    for out, says in (
+        (tmp_path / "nope" / "keys", "does not exist"),
+        (tmp_path / "afile" / "keys", "is not a directory"),
+    ):
+        result = pbl("crypto", "keygen", "--out", str(out))
+        assert result.code == 2 and says in result.err, result.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "fifo"]
+
+
+def test_retire_never_echoes_a_pasted_key(pbl, tmp_path: Path) -> None:
+    keys = tmp_path / "keys.json"
+    assert pbl("crypto", "keygen", "--id", "k1", "--out", str(keys)).code == 0
+    pasted = "k1:" + "A" * 43 + "="
+    for extra in ((), ("--dry-run",)):
+        result = pbl("crypto", "retire", pasted, "--key-file", str(keys), *extra)
+        assert result.code == 2 and "not a valid key id" in result.err
+        assert "AAAA" not in result.err

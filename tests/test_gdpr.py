@@ -510,3 +510,58 @@ def test_erase_in_one_tenant_as_service_role(
         ).fetchall()
     )
     assert rows == {world.jane_a: True, world.jane_b: False}  # tenant B was out of reach
+
+
+def test_export_out_is_checked_before_anything_is_read(
+    db_url: str, world: World, pbl, tmp_path: Path
+) -> None:
+    import os
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    res = pbl("gdpr", "export", "--email", JANE_EMAIL, "--out", str(fifo))
+    assert res.code == 2 and "is a FIFO" in res.err
+    assert stat.S_ISFIFO(fifo.stat().st_mode)  # still a FIFO, not replaced by a file
+
+    other = tmp_path / "someone-else.json"
+    other.write_text('{"somebody": "else"}\n')
+    refused = pbl("gdpr", "export", "--email", JANE_EMAIL, "--out", str(other))
+    assert refused.code == 2 and "personal data" in refused.err and "--force" in refused.err
+    assert other.read_text() == '{"somebody": "else"}\n'
+    assert JANE_SSN not in refused.err + refused.out
+    forced = pbl("gdpr", "export", "--email", JANE_EMAIL, "--out", str(other), "--force")
+    assert forced.code == 0, forced.err
+    assert json.loads(other.read_text())["applications"]
+    assert stat.S_IMODE(other.stat().st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "someone-else.json"]
+
+
+def test_export_never_echoes_a_long_email(db_url: str, world: World, pbl) -> None:
+    email = "T" * 500 + "@example.test"
+    res = pbl("gdpr", "export", "--email", email)
+    assert res.code == 2 and "not an email address" in res.err
+    assert "T" * 81 not in res.err + res.out
+    # the longest allowed address is shown clipped in the summary line
+    longest = "t" * 240 + "@example.test"
+    ok = pbl("gdpr", "export", "--email", longest)
+    assert ok.code == 0, ok.err
+    assert "t" * 81 not in ok.err
+
+
+def test_write_export_refuses_what_is_not_a_regular_file(tmp_path: Path) -> None:
+    import os
+
+    from pbl_db.errors import ConfigError
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError, match="is a FIFO"):
+        gdpr.write_export({"header": {}}, fifo, replace=True)
+    with pytest.raises(ConfigError, match="is a directory"):
+        gdpr.write_export({"header": {}}, tmp_path, replace=True)
+    kept = tmp_path / "kept.json"
+    kept.write_text("{}")
+    with pytest.raises(ConfigError, match="exists"):
+        gdpr.write_export({"header": {}}, kept)
+    assert kept.read_text() == "{}" and stat.S_ISFIFO(fifo.stat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "kept.json"]

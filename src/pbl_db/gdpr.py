@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from pbl_db import __version__, queries
 from pbl_db.crypto.fields import decrypt_row, fields_of
-from pbl_db.errors import BusyError, ConfigError, OperationFailed, RefusedError
+from pbl_db.errors import BusyError, ConfigError, OperationFailed, RefusedError, shown
 from pbl_db.files import write_private
 from pbl_db.replica import require_primary
 
@@ -64,8 +64,17 @@ class Subject:
             )
         if email is not None:
             text = email.strip()
-            if "@" not in text or any(c.isspace() for c in text):
-                raise ConfigError("--email is not an email address", "e.g. jane@example.com")
+            # never echoed (personal data); as long as users.email may be (255), printable UTF-8
+            if (
+                len(text) > MAX_EMAIL
+                or "@" not in text
+                or any(c.isspace() or not c.isprintable() for c in text)
+                or not _is_utf8(text)
+            ):
+                raise ConfigError(
+                    "--email is not an email address",
+                    f"e.g. jane@example.com (at most {MAX_EMAIL} characters)",
+                )
             return cls(email=text)
         try:
             return cls(application_id=uuid.UUID(str(application_id).strip()))
@@ -86,8 +95,20 @@ class Subject:
         return (
             f"application {self.application_id}"
             if self.application_id is not None
-            else f"email {self.email}"
+            else f"email {shown(self.email)}"
         )
+
+
+MAX_EMAIL = 255
+
+
+def _is_utf8(text: str) -> bool:
+    """False for text holding surrogates (bytes from argv that were not UTF-8)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass
@@ -484,14 +505,25 @@ def export(
     return export_document(collect(conn, subject, tenant), subject, ring, tenant_label=tenant_label)
 
 
-def write_export(document: Mapping[str, Any], path: Path) -> None:
-    """Write the export atomically: mode 0600 from the first byte, under a temporary name in the
-    same directory, then renamed over `path`."""
-    if not path.parent.is_dir():
+def check_out(out: str, *, force: bool = False) -> Path:
+    """The --out path, checked before anything is read: a file name in a writable directory,
+    not a directory, device, FIFO or socket, and no existing file unless force (it may hold
+    another person's data)."""
+    from pbl_db import pathcheck
+
+    path = pathcheck.output_file(out, "--out")
+    if path.exists() and not force:
         raise ConfigError(
-            f"directory {path.parent} does not exist", "create it or pick another --out"
+            f"--out {shown(path)} exists and may hold personal data",
+            "choose another name, or pass --force to replace it",
         )
-    write_private(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    return path
+
+
+def write_export(document: Mapping[str, Any], path: Path, *, replace: bool = False) -> None:
+    """Write the export atomically: mode 0600 from the first byte, under a temporary name in the
+    same directory, then renamed over `path`; an existing file only when replace."""
+    write_private(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n", replace=replace)
 
 
 def _holds(

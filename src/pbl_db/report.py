@@ -13,7 +13,7 @@ from string import Template
 from typing import TYPE_CHECKING, Any
 
 from pbl_db import __version__, queries
-from pbl_db.errors import PblError
+from pbl_db.errors import ConfigError, PblError, shown
 from pbl_db.health.model import human_bytes
 
 if TYPE_CHECKING:
@@ -37,6 +37,45 @@ class ReportData:
     previous_at: datetime | None = None
     previous_database_bytes: int | None = None
     record_note: str = ""
+
+
+# Written into every page: `pbl report` replaces an existing file only when it carries this (or
+# the generator tag pages had before it), so a typo cannot overwrite someone's file.
+MARKER = "<!-- pbl report: this page may be replaced by the next pbl report -->"
+_OLD_MARKER = '<meta name="generator" content="pbl '
+
+
+def is_report(path: Path) -> bool:
+    """Whether path is a page an earlier `pbl report` wrote (its head carries the marker)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096).decode("utf-8", "replace")
+    except OSError:
+        return False
+    return MARKER in head or _OLD_MARKER in head
+
+
+def check_destination(html_file: str, *, force: bool = False) -> Path:
+    """The --html path, checked before anything is collected or recorded: a file name in a
+    writable directory, not a directory, device, FIFO or socket; an existing file only when an
+    earlier report wrote it (or force)."""
+    from pbl_db import pathcheck
+
+    out = pathcheck.output_file(html_file, "--html")
+    if out.exists() and not force and not is_report(out):
+        raise ConfigError(
+            f"--html {shown(out)} exists and is not a page pbl report wrote",
+            "choose another name, or pass --force to replace it",
+        )
+    return out
+
+
+def write_page(path: Path, page: str) -> None:
+    """Write the page atomically (a reader never sees half of it), mode 0644 whatever the umask:
+    a page to share."""
+    from pbl_db.files import write_file
+
+    write_file(path, page, mode=0o644)
 
 
 def collect(
@@ -303,12 +342,14 @@ def render_html(data: ReportData) -> str:
         f"{data.database} on PostgreSQL {data.server_version}, "
         f"{_size(data.database_bytes)}, generated {data.generated_at:%Y-%m-%d %H:%M:%S %Z}"
     )
-    return template.substitute(
+    page = template.substitute(
         title=_e(f"pbl report: {data.database}"),
         meta=_e(meta),
         body=body,
         pbl_version=_e(__version__),
     )
+    head, sep, rest = page.partition("\n")  # the marker goes right after <!DOCTYPE html>
+    return f"{head}{sep}{MARKER}\n{rest}"
 
 
 def summary(data: ReportData) -> dict[str, Any]:

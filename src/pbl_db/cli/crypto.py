@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from pbl_db.cli.common import DatabaseUrl, DryRun, Json, Progress, read_secret, render, say, target
+
+if TYPE_CHECKING:
+    from pbl_db.crypto.cipher import Context
+    from pbl_db.crypto.fields import Field
 
 app = typer.Typer(help="Field encryption keys, encrypt/decrypt, password hashes, key rotation.")
 
@@ -40,23 +44,27 @@ def keygen(
     ] = True,
 ) -> None:
     """Make a new AES-256 key: print 'id:base64' or add it to a key file."""
+    from pbl_db import pathcheck
     from pbl_db.crypto import keys
-    from pbl_db.crypto.cipher import KeyRing
-    from pbl_db.errors import ConfigError
+    from pbl_db.crypto.cipher import KEY_ID, KeyRing
+    from pbl_db.errors import ConfigError, shown
 
+    if key_id is not None and not KEY_ID.fullmatch(key_id):
+        # never echoed: a key pasted in the id's place would land in the logs
+        raise ConfigError("--id is not a valid key id", "ids are 1-32 letters, digits, '-' or '_'")
+    path = None if out is None else pathcheck.output_file(out, "--out")
     kid = key_id or keys.new_key_id()
     key = keys.generate_key()
-    KeyRing({kid: key}, kid)  # validates the id
-    if out is None:
+    KeyRing({kid: key}, kid)
+    if path is None:
         typer.echo(f"{kid}:{keys.encode_key(key)}")
         return
-    path = Path(out)
     existing, active = keys.read_key_file(path) if path.exists() else ({}, kid)
     if kid in existing:
-        raise ConfigError(f"key id {kid} is already in {path}", "pick another --id")
+        raise ConfigError(f"key id {kid} is already in {shown(path)}", "pick another --id")
     existing[kid] = key
     keys.write_key_file(path, existing, kid if activate else active)
-    say(f"added key {kid} to {path}{' (active)' if activate else ''}")
+    say(f"added key {kid} to {shown(path)}{' (active)' if activate else ''}")
 
 
 @app.command("dev-key")
@@ -71,6 +79,39 @@ def dev_key() -> None:
     typer.echo(f"{keys.DEV_SEED_KEY_ID}:{keys.encode_key(keys.DEV_SEED_KEY)}")
 
 
+def _where(
+    table: str, column: str, row_id: str, tenant_id: str, *, json_value: bool | None = None
+) -> tuple[Field, Context]:
+    """The field and context the options name, checked before any key or input is read."""
+    import uuid
+
+    from pbl_db.crypto.cipher import Context
+    from pbl_db.crypto.fields import lookup
+    from pbl_db.errors import ConfigError
+
+    found = lookup(table, column)
+    ids = []
+    for option, value, column in (
+        ("--row-id", row_id, "id"),
+        ("--tenant-id", tenant_id, "tenant_id"),
+    ):
+        try:
+            ids.append(uuid.UUID(value.strip()))
+        except ValueError:
+            raise ConfigError(
+                f"{option} is not a UUID", f"give the row's {column} column, e.g. {uuid.uuid4()}"
+            ) from None
+    name = f"{found.table}.{found.column}"
+    if json_value is not None and json_value != (found.kind == "json"):
+        raise ConfigError(
+            f"{name} holds JSON: --json-value is required"
+            if found.kind == "json"
+            else f"{name} holds text, not JSON",
+            "add --json-value" if found.kind == "json" else "leave out --json-value",
+        )
+    return found, Context(found.table, found.column, ids[0], ids[1])
+
+
 @app.command()
 def encrypt(
     table: Table,
@@ -81,20 +122,14 @@ def encrypt(
     key_file: KeyFile = None,
 ) -> None:
     """Encrypt a value read from stdin (or a hidden prompt) for one field of one row."""
-    from pbl_db.crypto.cipher import Context
-    from pbl_db.crypto.fields import encrypt_json
+    from pbl_db.crypto.fields import encrypt_json, parse_json_value
     from pbl_db.crypto.keys import load_keyring
-    from pbl_db.errors import ConfigError
 
+    _, ctx = _where(table, column, row_id, tenant_id, json_value=json_value)
     ring = load_keyring(key_file)
-    value = read_secret("Value")
-    ctx = Context(table, column, row_id, tenant_id)
+    value = read_secret("Value")  # refuses NUL and bytes that are not UTF-8: text cannot hold them
     if json_value:
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            raise ConfigError("--json-value given but the input is not JSON") from None
-        typer.echo(json.dumps(encrypt_json(ring, parsed, ctx)))
+        typer.echo(json.dumps(encrypt_json(ring, parse_json_value(value), ctx)))
     else:
         typer.echo(ring.encrypt(value, ctx))
 
@@ -108,17 +143,35 @@ def decrypt(
     key_file: KeyFile = None,
 ) -> None:
     """Decrypt a token (or a {"pbl_encrypted": ...} JSON wrapper) read from stdin."""
-    from pbl_db.crypto.cipher import Context
-    from pbl_db.crypto.fields import decrypt_json
+    from pbl_db.crypto.cipher import TOKEN
+    from pbl_db.crypto.fields import WRAPPER, decrypt_json
     from pbl_db.crypto.keys import load_keyring
+    from pbl_db.errors import ConfigError
 
+    found, ctx = _where(table, column, row_id, tenant_id)
     ring = load_keyring(key_file)
     value = read_secret("Token").strip()
-    ctx = Context(table, column, row_id, tenant_id)
+    name = f"{found.table}.{found.column}"
+    if found.kind == "json":
+        if not value.startswith("{"):
+            raise ConfigError(
+                f"{name} holds a JSON wrapper", f'give it as stored: {{"{WRAPPER}": "pbl:v1:..."}}'
+            )
+        try:
+            wrapper = json.loads(value)
+        except (ValueError, RecursionError):
+            raise ConfigError(
+                "the input is not valid JSON", f'give the wrapper as stored: {{"{WRAPPER}": ...}}'
+            ) from None
+        typer.echo(json.dumps(decrypt_json(ring, wrapper, ctx)))
+        return
     if value.startswith("{"):
-        typer.echo(json.dumps(decrypt_json(ring, json.loads(value), ctx)))
-    else:
-        typer.echo(ring.decrypt_text(value, ctx))
+        raise ConfigError(f"{name} holds a text token, not a JSON wrapper", "give the token")
+    if not TOKEN.fullmatch(value):
+        raise ConfigError(
+            "the input is not a pbl encrypted token", "expected pbl:v1:<key id>:<data>"
+        )
+    typer.echo(ring.decrypt_text(value, ctx))
 
 
 @app.command("hash-password")
@@ -157,20 +210,24 @@ def key_usage(
 
 
 def _active_or_none(key_file: str | None) -> str | None:
-    from pbl_db.crypto.keys import load_keyring
-    from pbl_db.errors import ConfigError
+    """The active key id when keys are configured (--key-file, PBL_KEY_FILE or
+    PBL_ENCRYPTION_KEYS), else None; keys that are configured but unusable are an error."""
+    import os
 
-    try:
-        return load_keyring(key_file).active
-    except ConfigError:
+    from pbl_db.crypto.keys import load_keyring
+
+    if key_file is None and not (
+        os.environ.get("PBL_KEY_FILE") or os.environ.get("PBL_ENCRYPTION_KEYS")
+    ):
         return None
+    return load_keyring(key_file).active
 
 
 @app.command()
 def rotate(
     dry_run: DryRun = False,
     batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, help="Rows per transaction.")
+        int, typer.Option("--batch-size", min=1, max=1_000_000, help="Rows per transaction.")
     ] = 5000,
     database_url: DatabaseUrl = None,
     key_file: KeyFile = None,
@@ -181,11 +238,12 @@ def rotate(
 
     from pbl_db.connection import connect
     from pbl_db.crypto.keys import load_keyring
-    from pbl_db.crypto.rotate import count_to_rotate, key_usage
+    from pbl_db.crypto.rotate import check_batch_size, count_to_rotate, key_usage
     from pbl_db.crypto.rotate import rotate as run_rotation
     from pbl_db.replica import require_primary
     from pbl_db.tenant import require_rls_bypass
 
+    check_batch_size(batch_size)  # dry run or not
     ring = load_keyring(key_file)
     resolved = target(database_url)
     with connect(resolved) as conn:
@@ -234,14 +292,22 @@ def retire(
     """Remove a key from the key file; refused while any value still uses it."""
     from pbl_db.connection import connect
     from pbl_db.crypto import keys
+    from pbl_db.crypto.cipher import KEY_ID
     from pbl_db.crypto.rotate import key_usage
-    from pbl_db.errors import ConfigError, RefusedError
+    from pbl_db.errors import ConfigError, RefusedError, shown
     from pbl_db.tenant import require_rls_bypass
 
+    if not KEY_ID.fullmatch(key_id):
+        # never echoed: a key pasted in the id's place would land in the logs
+        raise ConfigError(
+            "KEY_ID is not a valid key id", "ids are 1-32 letters, digits, '-' or '_'"
+        )
+    if not key_file:
+        raise ConfigError("--key-file is empty", "give the key file to edit")
     path = Path(key_file)
     ring_keys, active = keys.read_key_file(path)
     if key_id not in ring_keys:
-        raise ConfigError(f"key {key_id} is not in {path}")
+        raise ConfigError(f"key {key_id} is not in {shown(path)}", "check the key id")
     if key_id == active:
         raise RefusedError(f"key {key_id} is the active key", "activate another key first")
     with connect(target(database_url)) as conn:
@@ -253,8 +319,8 @@ def retire(
             f"key {key_id} still protects values: {where}", "run 'pbl crypto rotate' first"
         )
     if dry_run:
-        typer.echo(f"would remove key {key_id} from {path}: no value uses it")
+        typer.echo(f"would remove key {key_id} from {shown(path)}: no value uses it")
         return
     del ring_keys[key_id]
     keys.write_key_file(path, ring_keys, active)
-    typer.echo(f"removed key {key_id} from {path}")
+    typer.echo(f"removed key {key_id} from {shown(path)}")

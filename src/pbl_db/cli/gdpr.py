@@ -50,7 +50,11 @@ def _ring(key_file: str | None) -> KeyRing | None:
 
     from pbl_db.crypto.keys import load_keyring
 
-    if key_file or os.environ.get("PBL_KEY_FILE") or os.environ.get("PBL_ENCRYPTION_KEYS"):
+    if (
+        key_file is not None
+        or os.environ.get("PBL_KEY_FILE")
+        or os.environ.get("PBL_ENCRYPTION_KEYS")
+    ):
         return load_keyring(key_file)
     return None
 
@@ -71,29 +75,34 @@ def export_cmd(
             "--out", help="Write the JSON here (mode 0600); default stdout.", show_default=False
         ),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace an existing --out file (it may hold personal data)."),
+    ] = False,
     tenant: TenantOpt = None,
     key_file: KeyFile = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Every row of a data subject across tables, PII decrypted, as JSON (data portability)."""
     import json
-    from pathlib import Path
 
     from pbl_db.connection import connect
-    from pbl_db.gdpr import Subject, export
+    from pbl_db.errors import shown
+    from pbl_db.gdpr import Subject, check_out, export
 
     subject = Subject.of(email, application_id)
+    path = None if out is None else check_out(out, force=force)  # before anything is read
     ring = _ring(key_file)
     with connect(target(database_url)) as conn:
         document = export(conn, subject, ring, tenant=_tenant(conn, tenant), tenant_label=tenant)
     counts = ", ".join(f"{n} {table}" for table, n in document["header"]["counts"].items())
-    if out is None:
+    if path is None:
         typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
     else:
         from pbl_db.gdpr import write_export
 
-        write_export(document, Path(out))
-        say(f"wrote {out} (mode 0600)")
+        write_export(document, path, replace=force)
+        say(f"wrote {shown(path)} (mode 0600)")
     say(f"exported {subject.describe()}: {counts}")
 
 

@@ -13,7 +13,13 @@ def report(
     html_file: Annotated[
         str, typer.Option("--html", help="Write the page to this file (0644).", show_default=False)
     ],
-    top: Annotated[int, typer.Option("--top", min=1, help="Rows per section.")] = 10,
+    top: Annotated[int, typer.Option("--top", min=1, max=10_000, help="Rows per section.")] = 10,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Replace an existing file even when it is not an earlier report."
+        ),
+    ] = False,
     no_record: Annotated[
         bool, typer.Option("--no-record", help="Do not record sizes for the next report's growth.")
     ] = False,
@@ -27,18 +33,12 @@ def report(
 ) -> None:
     """Health summary, top slow queries, largest tables and indexes and their growth, as HTML."""
     import os
-    from pathlib import Path
 
     from pbl_db.cli.common import optional_migrations_dir, render, say, target
-    from pbl_db.report import collect, render_html, summary
+    from pbl_db.errors import shown
+    from pbl_db.report import check_destination, collect, render_html, summary, write_page
 
-    out = Path(html_file)
-    if not out.parent.is_dir():
-        from pbl_db.errors import ConfigError
-
-        raise ConfigError(
-            f"directory {out.parent} does not exist", "create it or pick another path"
-        )
+    out = check_destination(html_file, force=force)  # before anything is collected or recorded
     data = collect(
         target(database_url),
         top=top,
@@ -46,11 +46,8 @@ def report(
         migrations_dir=optional_migrations_dir(sql_dir),
         redis_url=redis_url or os.environ.get("REDIS_URL") or None,
     )
-    partial = out.with_name(f".{out.name}.partial")
-    partial.write_text(render_html(data), encoding="utf-8")
-    partial.chmod(0o644)  # as documented, whatever the umask: a page to share
-    partial.replace(out)
+    write_page(out, render_html(data))
     if as_json:
         render({**summary(data), "file": str(out)}, as_json=True)
     else:
-        say(f"wrote {out} (health {data.health.status.name}; {data.record_note})")
+        say(f"wrote {shown(out)} (health {data.health.status.name}; {data.record_note})")

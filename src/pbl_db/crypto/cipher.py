@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pbl_db.errors import ConfigError, OperationFailed
+from pbl_db.errors import ConfigError, OperationFailed, shown
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -61,6 +61,11 @@ class Context:
         parts = (self.table, self.column, _canonical_id(self.row_id), _canonical_id(self.tenant_id))
         # length-prefixed, so no two different contexts can encode alike
         object.__setattr__(self, "_tail", "".join(f"{len(p)}:{p};" for p in parts))
+
+    def describe(self) -> str:
+        """How errors name the context (each part clipped: they may come from argv)."""
+        row, tenant = (shown(_canonical_id(v), 40) for v in (self.row_id, self.tenant_id))
+        return f"{shown(self.table, 40)}.{shown(self.column, 40)} of row {row}, tenant {tenant}"
 
     def aad(self, key_id: str) -> bytes:
         tail: str = self._tail  # type: ignore[attr-defined]
@@ -111,7 +116,8 @@ class KeyRing:
                     "make one with: pbl crypto keygen",
                 )
         if active not in keys:
-            raise ConfigError(f"active key {active!r} is not in the key ring", "check the key ids")
+            named = f"active key {active}" if KEY_ID.fullmatch(active) else "the active key id"
+            raise ConfigError(f"{named} is not in the key ring", "check the key ids")
         self.active = active
         self._keys = dict(keys)
         self._aead: dict[str, AESGCM] = {kid: AESGCM(key) for kid, key in keys.items()}
@@ -144,8 +150,9 @@ class KeyRing:
             return aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], context.aad(key_id))
         except InvalidTag:
             raise DecryptError(
-                f"value does not open for {context.table}.{context.column} of row "
-                f"{_canonical_id(context.row_id)}: tampered, or moved from another row/column"
+                f"value does not open for {context.describe()}: the token was tampered with, "
+                "moved from another row, column or tenant, or the context is wrong",
+                "check the table, column, row id and tenant id it was stored under",
             ) from None
 
     def reencrypt(self, token: str, context: Context) -> str:
@@ -155,4 +162,10 @@ class KeyRing:
         return self.encrypt(self.decrypt(token, context), context)
 
     def decrypt_text(self, token: str, context: Context) -> str:
-        return self.decrypt(token, context).decode("utf-8")
+        try:
+            return self.decrypt(token, context).decode("utf-8")
+        except UnicodeDecodeError:
+            raise DecryptError(
+                f"value opens for {context.describe()} but does not decrypt to UTF-8 text",
+                "it was not sealed from text (pbl seals text fields as UTF-8)",
+            ) from None

@@ -21,7 +21,7 @@ from typing import Any
 
 from pbl_db.connection import is_production
 from pbl_db.crypto.cipher import KEY_BYTES, KEY_ID, KeyRing
-from pbl_db.errors import ConfigError, RefusedError
+from pbl_db.errors import ConfigError, RefusedError, shown
 from pbl_db.files import write_private
 
 # The development seed key: public by design (docs/crypto.md), so seeded demo data can be
@@ -98,21 +98,47 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return seen
 
 
+MAX_KEY_FILE_BYTES = 1 << 20  # a key file holds a few keys: anything larger is something else
+
+
 def read_key_file(path: Path) -> tuple[dict[str, bytes], str]:
+    """The keys and active id of a key file: a regular file of pbl's format, mode 0600."""
     try:
-        mode = path.stat().st_mode
+        info = path.stat()
     except FileNotFoundError:
         raise ConfigError(
-            f"key file {path} does not exist", "make one: pbl crypto keygen --out FILE"
+            f"key file {shown(path)} does not exist", "make one: pbl crypto keygen --out FILE"
         ) from None
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+    mode = info.st_mode
+    if stat.S_ISDIR(mode):
+        raise ConfigError(f"key file {shown(path)} is a directory", "give the key file's path")
+    if not stat.S_ISREG(mode):
+        # a FIFO would block the read; a device is never a key file
+        raise ConfigError(
+            f"key file {shown(path)} is not a regular file", "give the key file's path"
+        )
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise RefusedError(
-            f"key file {path} is readable by group or others (mode {stat.S_IMODE(mode):04o})",
-            f"chmod 600 {path}",
+            f"key file {shown(path)} is readable by group or others "
+            f"(mode {stat.S_IMODE(mode):04o})",
+            f"chmod 600 {shown(path)}",
+        )
+    if info.st_size > MAX_KEY_FILE_BYTES:
+        raise ConfigError(
+            f"key file {shown(path)} is {info.st_size} bytes: not a pbl key file",
+            "give the key file's path",
         )
     try:
-        data = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_reject_duplicates)
-    except ValueError:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        text = ""
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+    try:
+        data = json.loads(text, object_pairs_hook=_reject_duplicates)
+    except (ValueError, RecursionError):
         data = None
     raw_keys = data.get("keys") if isinstance(data, dict) else None
     active = data.get("active") if isinstance(data, dict) else None
@@ -124,12 +150,17 @@ def read_key_file(path: Path) -> tuple[dict[str, bytes], str]:
     )
     if not well_formed:
         raise ConfigError(
-            f"key file {path} is not pbl's format",
+            f"key file {shown(path)} is not pbl's format",
             'expected {"active": "id", "keys": {"id": "<base64>"}}',
         )
     assert isinstance(raw_keys, dict)
     keys = {kid: decode_key(kid, text, n) for n, (kid, text) in enumerate(raw_keys.items(), 1)}
     return keys, active or next(iter(keys))
+
+
+def _unreadable(path: Path, exc: OSError) -> ConfigError:
+    reason = os.strerror(exc.errno) if exc.errno else str(exc)
+    return ConfigError(f"cannot read key file {shown(path)}: {reason.lower()}", "check the path")
 
 
 def write_key_file(path: Path, keys: Mapping[str, bytes], active: str) -> None:
@@ -145,6 +176,8 @@ def load_keyring(
 ) -> KeyRing:
     """The key ring from --key-file, PBL_KEY_FILE or PBL_ENCRYPTION_KEYS (in that order)."""
     env = os.environ if environ is None else environ
+    if key_file is not None and not os.fspath(key_file):
+        raise ConfigError("--key-file is empty", "give the key file's path, or leave it out")
     chosen = key_file or env.get("PBL_KEY_FILE")
     if chosen:
         keys, active = read_key_file(Path(chosen))

@@ -23,12 +23,14 @@ from psycopg import sql
 from pbl_db import queries
 from pbl_db.crypto.cipher import Context, DecryptError, KeyRing
 from pbl_db.crypto.fields import ENCRYPTED_FIELDS, WRAPPER, Field, token_of
+from pbl_db.errors import ConfigError
 from pbl_db.replica import require_primary
 from pbl_db.tenant import require_rls_bypass
 
 ProgressSink = Callable[[int, int], None]
 ZERO_UUID = uuid.UUID(int=0)
 RETRIES = 3
+MAX_BATCH_SIZE = 1_000_000  # rows per transaction; more would hold locks and memory too long
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,15 @@ class _Writer:
                 self.error = exc
 
 
+def check_batch_size(batch_size: int) -> int:
+    """ConfigError unless 1 <= batch_size <= MAX_BATCH_SIZE."""
+    if not 1 <= batch_size <= MAX_BATCH_SIZE:
+        raise ConfigError(
+            f"--batch-size must be between 1 and {MAX_BATCH_SIZE:,}", "e.g. --batch-size 5000"
+        )
+    return batch_size
+
+
 def rotate(
     conn: psycopg.Connection[Any],
     ring: KeyRing,
@@ -158,6 +169,7 @@ def rotate(
 ) -> RotationReport:
     """Re-encrypt under ring.active. Both connections in autocommit mode; with writer_conn the
     writes run on it in a second thread, overlapping reading and crypto on conn."""
+    check_batch_size(batch_size)
     require_primary(conn, "pbl crypto rotate")
     require_rls_bypass(conn, "key rotation")
     out = writer_conn or conn
