@@ -9,6 +9,7 @@ import os
 import signal
 import stat
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -234,40 +235,74 @@ def _wrapper_bindir(tmp_path: Path, server: PgServer, body: str) -> Path:
     script = bindir / "pg_dump"
     script.write_text(
         "#!/bin/sh\n"
-        f'if [ "$1" = "--version" ]; then exec {real} --version; fi\n'
-        f"{body}\n"
+        # only the dump itself (it names the exported snapshot) runs body first: pbl's probes
+        # (--version, the compression check) answer at once
+        f'case "$*" in *--snapshot*) {body};; esac\n'
         f'exec {real} "$@"\n'
     )
     script.chmod(0o755)
     return bindir
 
 
-@pytest.mark.slow
-def test_killed_create_leaves_nothing_that_looks_finished(
-    seeded: str, pg_server: PgServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _stalled_create(tmp_path: Path, pg_server: PgServer) -> subprocess.Popen[str]:
+    """A `pbl backup create` held inside pg_dump (a wrapper sleeps first), its partial
+    directory and password file made. stderr goes to tmp_path/stderr, not a pipe: the
+    wrapper's orphaned `sleep` would hold a pipe open after pbl has gone."""
     dest = tmp_path / "backups"
     env = {**os.environ, "PBL_PG_BINDIR": str(_wrapper_bindir(tmp_path, pg_server, "sleep 60"))}
-    proc = subprocess.Popen(
-        pbl_command("backup", "create"),
-        env=env,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    with (tmp_path / "stderr").open("w") as stderr:
+        proc = subprocess.Popen(
+            pbl_command("backup", "create"),
+            env=env,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            text=True,
+        )
     deadline = time.monotonic() + 60
-    while not list(dest.glob(".partial-*/pid")):
+    while not (list(dest.glob(".partial-*/pid")) and _passfiles(proc.pid)):
         assert time.monotonic() < deadline and proc.poll() is None, "create never started"
         time.sleep(0.05)
+    return proc
+
+
+def _passfiles(pid: int) -> list[Path]:
+    return list(Path(tempfile.gettempdir()).glob(f"pbl-pgpass-{pid}-*"))
+
+
+@pytest.mark.slow
+def test_killed_create_leaves_nothing_that_looks_finished(
+    seeded: str, pg_server: PgServer, tmp_path: Path
+) -> None:
+    dest = tmp_path / "backups"
+    proc = _stalled_create(tmp_path, pg_server)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(30)
     assert repo.list_backups(dest) == []
     assert list(dest.glob(".partial-*"))
+    assert _passfiles(proc.pid)  # SIGKILL leaves no time to remove its password file
     rerun = run_pbl("backup", "create")
     assert rerun.code == 0, rerun.err
     assert "left by a run that was killed" in rerun.err
     assert not list(dest.glob(".partial-*"))
     assert len(repo.list_backups(dest)) == 1
+    assert not _passfiles(proc.pid)  # the next run removed it
+
+
+@pytest.mark.slow
+def test_terminated_create_cleans_up_like_ctrl_c(
+    seeded: str, pg_server: PgServer, tmp_path: Path
+) -> None:
+    dest = tmp_path / "backups"
+    proc = _stalled_create(tmp_path, pg_server)
+    proc.send_signal(signal.SIGTERM)  # pbl alone, as `kill <pid>` does
+    proc.wait(60)
+    err = (tmp_path / "stderr").read_text()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert not list(dest.glob(".partial-*"))
+    assert not _passfiles(proc.pid)
+    assert repo.list_backups(dest) == []
 
 
 def test_full_disk_is_a_clear_error_and_keeps_nothing(seeded: str, tmp_path: Path) -> None:
@@ -445,3 +480,105 @@ def test_a_damaged_zstd_file_fails_verify_even_with_a_matching_checksum(
     result = pbl("backup", "verify", backup["id"])
     assert result.code == 1
     assert path.name in result.err and ("truncated" in result.err or "decompress" in result.err)
+
+
+def _databases_like(pg_server: PgServer, prefix: str) -> list[str]:
+    with psycopg.connect(pg_server.admin_url) as conn:
+        rows = conn.execute(
+            "SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (prefix,)
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def test_a_refused_restore_creates_no_database(seeded: str, pbl, pg_server: PgServer) -> None:
+    """Every up-front refusal (a name PostgreSQL would cut to 63 bytes, one that is not a
+    name, too many jobs, an unusable --key-file) comes before CREATE DATABASE, in the dry run
+    with the same exit code."""
+    backup = create(pbl, "--format", "custom")
+    prefix = f"never_{os.getpid()}_"
+    too_long = prefix + "x" * (64 - len(prefix))
+    attempts = [
+        (["--target-db", too_long], "63 bytes"),
+        (["--target-db", prefix + "a b"], "not a valid database name"),
+        (["--target-db", prefix + "jobs", "--jobs", "100000000000000000000"], "--jobs"),
+        (["--target-db", prefix + "jobs", "--jobs", "257"], "--jobs"),
+        (["--target-db", prefix + "key", "--key-file", "/nonexistent/keys"], "--key-file"),
+    ]
+    for args, says in attempts:
+        for dry in ([], ["--dry-run"]):
+            result = pbl("backup", "restore", backup["id"], *args, *dry)
+            assert result.code == 2, (args, dry, result.err)
+            assert says in result.err and "will restore" not in result.err
+            assert "would restore" not in result.out
+    assert _databases_like(pg_server, prefix) == []
+    assert _databases_like(pg_server, too_long[:63]) == []
+
+
+def test_restore_dry_run_warns_about_a_non_empty_target(
+    seeded: str, pbl, pg_server: PgServer
+) -> None:
+    backup = create(pbl, "--format", "custom")
+    target = f"restored_warn_{os.getpid()}"
+    try:
+        assert pbl("backup", "restore", backup["id"], "--target-db", target).code == 0
+        dry = pbl("backup", "restore", backup["id"], "--target-db", target, "--dry-run")
+        assert dry.code == 0 and "would restore" in dry.out
+        assert "is not empty" in dry.err and "--clean" in dry.err
+        clean = pbl(
+            "backup", "restore", backup["id"], "--target-db", target, "--dry-run", "--clean"
+        )
+        assert clean.code == 0 and "is not empty" not in clean.err
+        refused = pbl("backup", "restore", backup["id"], "--target-db", target)
+        assert refused.code == 4 and "will restore" not in refused.err
+    finally:
+        pg_server.drop_database(target)
+
+
+def test_verify_refuses_an_explicit_key_file_it_cannot_use(
+    seeded: str, pbl, tmp_path: Path
+) -> None:
+    backup = create(pbl)
+    missing = pbl("backup", "verify", backup["id"], "--key-file", str(tmp_path / "no-keys"))
+    assert missing.code == 2 and "--key-file" in missing.err and "does not exist" in missing.err
+    folder = pbl("backup", "verify", backup["id"], "--key-file", str(tmp_path))
+    assert folder.code == 2 and "is a directory" in folder.err
+    assert pbl("backup", "verify", backup["id"]).code == 0  # the environment's keys: fine
+
+
+def test_create_into_a_file_creates_nothing(seeded: str, pbl, tmp_path: Path) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("keep me\n")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for dest in (afile, afile / "sub"):
+        result = pbl("backup", "create", "--dest", str(dest))
+        assert result.code == 2 and "is not a directory" in result.err, result.err
+        assert "--dest" in result.err and "dumping" not in result.err
+    assert afile.read_text() == "keep me\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_create_says_when_it_makes_a_new_backup_tree(seeded: str, pbl, tmp_path: Path) -> None:
+    dest = tmp_path / "new" / "deeper"
+    made = pbl("backup", "create", "--dest", str(dest))
+    assert made.code == 0, made.err
+    assert f"creating backup directory {dest}" in made.err
+    again = pbl("backup", "create", "--dest", str(dest))
+    assert again.code == 0 and "creating backup directory" not in again.err
+    assert len(repo.list_backups(dest)) == 2
+
+
+def test_bad_compression_is_refused_before_any_directory_is_made(
+    seeded: str, pbl, tmp_path: Path
+) -> None:
+    dest = tmp_path / "not-yet"
+    for spec in ("gzip:100000000000000000000", "gzip:-1", "zstd:0"):
+        result = pbl("backup", "create", "--dest", str(dest), "--compress", spec)
+        assert result.code == 2 and "out of range" in result.err, result.err
+    assert not dest.exists()
+
+
+def test_backup_ids_are_checked_before_any_path_is_built() -> None:
+    assert repo.check_id("20261204T182608Z") and repo.check_id("20261204T182608Z-2")
+    for bad in ("T" * 500, "../x", "20261204T182608Z/..", ".partial-20261204T182608Z", ""):
+        with pytest.raises(ConfigError, match="not a backup id"):
+            repo.find_backup(Path("/nonexistent"), bad)

@@ -132,3 +132,40 @@ def test_password_on_the_command_line_is_warned_about(pbl) -> None:
     result = pbl("migrate", "status", "--database-url", f"postgresql://u:pw@127.0.0.1:{port}/x")
     assert "warning: the password in --database-url is visible" in result.err
     assert ":pw@" not in result.err
+
+
+def test_bad_connection_values_are_usage_errors_without_the_password(pbl) -> None:
+    secret = "Sup3rS3cret"
+    for url, says in [
+        (f"postgresql://postgres:{secret}@nohost.invalid/x?connect_timeout=abc", "connect_timeout"),
+        (f"postgresql://postgres:{secret}@{'T' * 500}/x", "host"),
+        (f"postgresql://postgres:{secret}@a..b/x", "host"),
+    ]:
+        result = pbl("migrate", "status", "--database-url", url)
+        assert result.code == 2, result.err
+        assert says in result.err and "malformed database URL" in result.err
+        assert secret not in result.err and "T" * 81 not in result.err
+        assert "internal error" not in result.err
+
+
+def test_pgconnect_timeout_is_checked(pbl, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PGCONNECT_TIMEOUT", "soon")
+    result = pbl("migrate", "status", "--database-url", "postgresql://u@127.0.0.1:1/x")
+    assert result.code == 2 and "PGCONNECT_TIMEOUT=soon" in result.err
+
+
+def test_a_long_user_name_is_not_echoed_in_full(pbl) -> None:
+    port = free_port()
+    result = pbl(
+        "migrate", "status", "--database-url", f"postgresql://{'U' * 500}@127.0.0.1:{port}/x"
+    )
+    assert result.code == 3 and "cannot connect" in result.err
+    assert "U" * 81 not in result.err
+    assert_one_line(result.err)
+
+
+def test_the_warning_names_the_option_the_password_came_from() -> None:
+    url = "postgresql://rep:pw@db.example/x"
+    assert "--database-url" in (resolve_target(url, {}).warning or "")
+    primary = resolve_target(url, {}, option="--primary")
+    assert primary.source == "--primary" and "password in --primary" in (primary.warning or "")

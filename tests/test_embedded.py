@@ -87,3 +87,19 @@ def test_local_refuses_a_data_directory_of_another_major(home: Path) -> None:
     assert "PostgreSQL 16 cluster" in refused.err and "PBL_HOME" in refused.err
     assert "Traceback" not in refused.err
     assert sorted(p.name for p in pgdata.iterdir()) == ["PG_VERSION"]
+
+
+@pytest.mark.parametrize("under", ["", "sub"])
+def test_a_file_as_pbl_home_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, under: str
+) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("keep me\n")
+    monkeypatch.setenv("PBL_HOME", str(afile / under) if under else str(afile))
+    monkeypatch.delenv("PBL_EMBEDDED", raising=False)
+    for command in ("start", "status", "stop", "url"):
+        result = run_pbl("local", command)
+        assert result.code == 2, (command, result.err)
+        assert "PBL_HOME" in result.err and "not a directory" in result.err
+        assert "internal error" not in result.err and "Traceback" not in result.err
+    assert afile.read_text() == "keep me\n"

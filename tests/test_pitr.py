@@ -67,6 +67,28 @@ def test_archive_dir_must_be_absolute_and_percent_safe() -> None:
         archive_command("archive")
     command = archive_command("/srv/wal 100%")
     assert "100%%" in command and archive_dir_of(command) == "/srv/wal 100%"
+    for root in ("/", "//", "/./", "/tmp/..", "/srv/../"):
+        with pytest.raises(ConfigError, match="root directory"):
+            archive_command(root)
+
+
+def test_bad_paths_are_refused_before_the_server_is_touched(pbl, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """No server at all: every refusal comes before connecting, and creates nothing."""
+    afile = tmp_path / "afile"
+    afile.write_text("keep me\n")
+    nowhere = "postgresql://u@127.0.0.1:1/x"
+    for dest in (afile, afile / "bb"):
+        result = pbl("pitr", "base-backup", "--dest", str(dest), "--database-url", nowhere)
+        assert result.code == 2 and "--dest" in result.err and "not a directory" in result.err
+    enable = pbl("pitr", "enable", "--archive-dir", "/", "--database-url", nowhere)
+    assert enable.code == 2 and "root directory" in enable.err
+    restore = pbl(
+        "pitr", "restore", "--target-time", "2026-11-26 14:05:00+00",
+        "--data-dir", str(tmp_path / "restored"), "--dest", str(afile),
+    )  # fmt: skip
+    assert restore.code == 2 and "is not a directory" in restore.err
+    assert afile.read_text() == "keep me\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
 
 
 @pytest.mark.slow

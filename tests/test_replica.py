@@ -419,3 +419,37 @@ def test_create_with_a_replication_role_and_an_awkward_password(  # type: ignore
             capture_output=True,
         )  # fmt: skip
         shutil.rmtree(shared, ignore_errors=True)
+
+
+def test_create_checks_everything_before_copying(pg_server: PgServer, pbl, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """NaN passes typer's 1..86400 range: it must still be refused before pg_basebackup (the
+    survey's run copied the cluster and left a standby running). Nothing is made, and the
+    "copying" line never appears for a refused run."""
+    primary = ["replica", "create", "--primary", pg_server.admin_url]
+    rx = tmp_path / "rx"
+    afile = tmp_path / "afile"
+    afile.write_text("keep me\n")
+    for args, code, says in [
+        (["--data-dir", str(rx), "--wait", "nan"], 2, "--wait"),
+        (["--data-dir", str(rx), "--wait", "inf"], 2, "--wait"),
+        (["--data-dir", str(rx), "--slot", "Bad-Slot"], 2, "slot"),
+        (["--data-dir", str(afile)], 2, "is not a directory"),
+        (["--data-dir", str(afile / "sub")], 2, "is not a directory"),
+    ]:
+        result = pbl(*primary, *args)
+        assert result.code == code and says in result.err, (args, result.err)
+        assert "copying" not in result.err
+    assert not rx.exists() and afile.read_text() == "keep me\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+def test_the_password_warning_names_primary(pbl, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = pbl(
+        "replica", "create", "--primary", "postgresql://rep:ReplS3cret@127.0.0.1:1/x",
+        "--data-dir", str(tmp_path / "rx"),
+    )  # fmt: skip
+    assert result.code == 3, result.err
+    assert "the password in --primary is visible" in result.err
+    assert "--database-url" not in result.err.split("warning:", 1)[1].split(";")[0]
+    assert "ReplS3cret" not in result.err
+    assert not (tmp_path / "rx").exists()

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pbl_db.errors import ConfigError, ConnectError, RefusedError
+from pbl_db.errors import ConfigError, ConnectError, RefusedError, shown
 
 if TYPE_CHECKING:
     import psycopg
@@ -21,9 +21,10 @@ URL_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
 DEFAULT_CONNECT_TIMEOUT = 5
 STRONG_SSLMODES = ("verify-full", "verify-ca")
 ARGV_URL_WARNING = (
-    "the password in --database-url is visible to other users (ps) and in shell history; "
+    "the password in {option} is visible to other users (ps) and in shell history; "
     "prefer DATABASE_URL, PGPASSWORD or ~/.pgpass"
 )
+MAX_CONNECT_TIMEOUT = 2_147_483_647  # libpq reads it as an int
 SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 
 
@@ -56,11 +57,18 @@ def is_production(environ: Mapping[str, str] | None = None) -> bool:
 
 def _normalise_url(url: str) -> str:
     url = url.strip()
+    try:
+        url.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes in argv or the environment
+        raise ConfigError(
+            "malformed database URL: it is not valid UTF-8 text",
+            "give the URL in UTF-8, with %-encoding for other bytes",
+        ) from None
     if "://" in url:
         scheme, rest = url.split("://", 1)
         if scheme.lower() not in URL_SCHEMES:
             raise ConfigError(
-                f"database URL has scheme {scheme!r}",
+                f"database URL has scheme '{shown(scheme, 20)}'",
                 "use postgresql://user@host:port/dbname (or a libpq key=value string)",
             )
         url = "postgresql://" + rest
@@ -87,8 +95,39 @@ def parse_conninfo(conninfo: str) -> dict[str, Any]:
         )
     port = str(params.get("port") or "")
     if port and not all(p.strip().isdigit() for p in port.split(",")):
-        raise ConfigError(f"malformed database URL: port {port!r}", "the port must be a number")
+        raise ConfigError(
+            f"malformed database URL: port '{shown(port)}'", "the port must be a number"
+        )
+    timeout = params.get("connect_timeout")
+    if timeout is not None:
+        check_connect_timeout(str(timeout), "malformed database URL: connect_timeout")
+    for host in str(params.get("host") or "").split(","):
+        _check_host(host.strip())
     return params
+
+
+def check_connect_timeout(value: str, what: str) -> None:
+    """A whole number of seconds, as libpq reads it (psycopg would raise a bare
+    ProgrammingError)."""
+    text = value.strip()
+    if not text.lstrip("-").isdigit() or int(text) > MAX_CONNECT_TIMEOUT:
+        raise ConfigError(
+            f"{what}={shown(value, 20)}", "give a whole number of seconds, e.g. connect_timeout=5"
+        )
+
+
+def _check_host(host: str) -> None:
+    """A host name DNS can carry (labels of 1 to 63 characters); a socket directory or an
+    IPv6 address passes as it is."""
+    if not host or host.startswith("/") or host.startswith("@") or ":" in host:
+        return
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        raise ConfigError(
+            f"malformed database URL: host '{shown(host)}' is not a valid host name",
+            "each dot-separated part of a host name has 1 to 63 characters",
+        ) from None
 
 
 def describe_conninfo(conninfo: str, environ: Mapping[str, str] | None = None) -> str:
@@ -98,11 +137,13 @@ def describe_conninfo(conninfo: str, environ: Mapping[str, str] | None = None) -
     except ConfigError:
         return "<unparsable URL>"
     if "service" in params or "PGSERVICE" in env:
-        return f"service {params.get('service') or env.get('PGSERVICE')}"
-    user = params.get("user") or env.get("PGUSER") or _os_user()
-    host = params.get("host") or params.get("hostaddr") or env.get("PGHOST") or "local socket"
-    port = params.get("port") or env.get("PGPORT") or "5432"
-    dbname = params.get("dbname") or env.get("PGDATABASE") or user
+        return f"service {shown(params.get('service') or env.get('PGSERVICE'))}"
+    user = shown(params.get("user") or env.get("PGUSER") or _os_user())
+    host = shown(
+        params.get("host") or params.get("hostaddr") or env.get("PGHOST") or "local socket"
+    )
+    port = shown(params.get("port") or env.get("PGPORT") or "5432")
+    dbname = shown(params.get("dbname") or env.get("PGDATABASE") or user)
     if str(host).startswith("/"):
         return f"{user}@{dbname} (socket {host})"
     return f"{user}@{host}:{port}/{dbname}"
@@ -122,13 +163,15 @@ def resolve_target(
     environ: Mapping[str, str] | None = None,
     *,
     allow_embedded: bool = True,
+    option: str = "--database-url",
 ) -> Target:
-    """Pick the target in DESIGN.md's order and check it against the production TLS rule."""
+    """Pick the target in DESIGN.md's order and check it against the production TLS rule.
+    `option` names the command-line option database_url came from (replica: --primary)."""
     env = os.environ if environ is None else environ
     if database_url:
-        target = Target(_normalise_url(database_url), "--database-url")
+        target = Target(_normalise_url(database_url), option)
         if parse_conninfo(target.conninfo).get("password"):
-            target = Target(target.conninfo, "--database-url", ARGV_URL_WARNING)
+            target = Target(target.conninfo, option, ARGV_URL_WARNING.format(option=option))
     elif env.get("DATABASE_URL"):
         target = Target(_normalise_url(env["DATABASE_URL"]), "DATABASE_URL")
     elif any(env.get(var) for var in LIBPQ_TARGET_VARS):
@@ -203,10 +246,18 @@ def connect(
     conninfo = target.conninfo if isinstance(target, Target) else target
     check_tls_policy(conninfo)
     kwargs = {**connection_kwargs(conninfo), **overrides}
+    if "connect_timeout" not in kwargs and os.environ.get("PGCONNECT_TIMEOUT"):
+        check_connect_timeout(os.environ["PGCONNECT_TIMEOUT"], "PGCONNECT_TIMEOUT")
     try:
         return psycopg.connect(conninfo, autocommit=autocommit, **kwargs)
     except psycopg.OperationalError as exc:
         raise connect_error(exc, describe_conninfo(conninfo)) from None
+    except psycopg.ProgrammingError:
+        # a value psycopg itself parses (its text may quote part of the URL: not echoed)
+        raise ConfigError(
+            "malformed database URL or libpq environment (PG*) value",
+            "check the URL's options and the PG* variables",
+        ) from None
 
 
 def connect_error(exc: Exception, where: str) -> ConnectError:
@@ -227,7 +278,7 @@ def connect_error(exc: Exception, where: str) -> ConnectError:
         hint = "check the host, port and firewall; the server did not answer in time"
     else:
         hint = "check the host and port, and that the server is running"
-    return ConnectError(f"cannot connect to {where}: {detail}", hint)
+    return ConnectError(f"cannot connect to {where}: {shown(detail, 200)}", hint)
 
 
 def _first_reason(text: str) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from pbl_db.errors import ConfigError, OperationFailed
+from pbl_db.errors import ConfigError, OperationFailed, shown
 
 DEFAULT_DATABASE = "bun_payment_linker_dev"
 MAJOR = 18  # the wheel's PostgreSQL major
@@ -42,6 +42,24 @@ def home() -> Path:
 
 def data_dir() -> Path:
     return home() / "pgdata"
+
+
+def _home_name() -> str:
+    return "PBL_HOME" if os.environ.get("PBL_HOME") else "PBL_HOME (default ./.pbl)"
+
+
+def _check_home_readable() -> None:
+    """status/stop: PBL_HOME may be missing (nothing runs), but not a file, nor under one."""
+    root = home()
+    probe = root
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        where = "" if probe == root else f": {shown(probe)} is a file"
+        raise ConfigError(
+            f"{_home_name()} {shown(root)} is not a directory{where}",
+            "point PBL_HOME at a directory (or a path that does not exist yet)",
+        )
 
 
 def _wheel() -> ModuleType:
@@ -107,12 +125,22 @@ def _server_class() -> Any:
 
 def start() -> LocalStatus:
     """Start (or reuse) the embedded server and return its status."""
-    root = home()
-    root.mkdir(parents=True, exist_ok=True)
+    from pbl_db import pathcheck
+
+    root = pathcheck.output_dir(home(), _home_name())
     pgdata = data_dir()
+    if root.is_dir():
+        pathcheck.output_dir(pgdata, f"{_home_name()}/pgdata")
     _check_data_version(pgdata)
     server = _server_class()
-    pgdata.mkdir(exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        pgdata.mkdir(exist_ok=True)
+    except OSError as exc:  # EPERM on an immutable directory, which os.access misses for root
+        raise ConfigError(
+            f"{_home_name()} {shown(root)}: {(exc.strerror or str(exc)).lower()}",
+            "point PBL_HOME at a writable directory",
+        ) from None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -128,6 +156,7 @@ def start() -> LocalStatus:
 
 def status() -> LocalStatus:
     """Report whether the embedded server runs, without starting it."""
+    _check_home_readable()
     pgdata = data_dir()
     initialized = (pgdata / "PG_VERSION").exists()
     info = None

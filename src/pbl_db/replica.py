@@ -3,16 +3,18 @@ side, and the check every writing command makes before it starts (require_primar
 
 from __future__ import annotations
 
+import math
 import os
 import pwd
 import re
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pbl_db import queries
-from pbl_db.errors import ConfigError, OperationFailed, RefusedError, StandbyError
+from pbl_db.errors import ConfigError, OperationFailed, RefusedError, StandbyError, shown
 
 if TYPE_CHECKING:
     import psycopg
@@ -61,6 +63,40 @@ class Standby:
         return asdict(self)
 
 
+MAX_WAIT = 86400.0  # --wait, seconds
+
+
+def check_create(
+    data_dir: Path,
+    *,
+    slot: str | None = None,
+    port: int | None = None,
+    wait_seconds: float = 120.0,
+) -> None:
+    """What `create` checks before it connects or copies anything: the slot name, the port,
+    a finite wait (NaN passes a range check), a new or empty directory that can be made."""
+    from pbl_db import pathcheck
+
+    if slot is not None and not SLOT_NAME.match(slot):
+        raise ConfigError(
+            f"--slot '{shown(slot)}' is not a replication slot name",
+            "use 1 to 63 lower-case letters, digits and underscores",
+        )
+    if port is not None and not 1 <= port <= 65535:
+        raise ConfigError(f"--port must be between 1 and 65535 ({shown(port)} given)")
+    if not math.isfinite(wait_seconds) or not 1 <= wait_seconds <= MAX_WAIT:
+        raise ConfigError(
+            f"--wait must be between 1 and {MAX_WAIT:,.0f} seconds ({shown(wait_seconds)} given)"
+        )
+    if any(c in str(data_dir) for c in "\n\r\x00"):
+        raise ConfigError("--data-dir holds a line break or NUL", "give a plain path")
+    pathcheck.output_dir(data_dir, "--data-dir")
+    if data_dir.is_dir() and any(data_dir.iterdir()):
+        raise RefusedError(
+            f"--data-dir {shown(data_dir)} exists and is not an empty directory", "give a new one"
+        )
+
+
 def create(
     primary: Target,
     data_dir: Path,
@@ -68,9 +104,11 @@ def create(
     slot: str | None = None,
     port: int | None = None,
     wait_seconds: float = 120.0,
+    on_event: Callable[[str], None] | None = None,
 ) -> Standby:
     """pg_basebackup of the primary into data_dir (streaming WAL, a replication slot when
-    asked), set up as its standby on this host, started; returns once it streams."""
+    asked), set up as its standby on this host, started; returns once it streams. Every
+    check (check_create, the slot's kind, the tools) comes before the copy starts."""
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
     from pbl_db.backup.pitr import (
@@ -83,13 +121,8 @@ def create(
     from pbl_db.backup.tools import check, child_env, find_tool, run_subprocess
     from pbl_db.connection import connect, describe_conninfo
 
-    if slot is not None and not SLOT_NAME.match(slot):
-        raise ConfigError(
-            f"--slot {slot[:80]!r} is not a replication slot name",
-            "use 1 to 63 lower-case letters, digits and underscores",
-        )
-    if data_dir.exists() and (not data_dir.is_dir() or any(data_dir.iterdir())):
-        raise RefusedError(f"{data_dir} exists and is not an empty directory", "give a new one")
+    emit = on_event or (lambda _m: None)
+    check_create(data_dir, slot=slot, port=port, wait_seconds=wait_seconds)
     started = time.monotonic()
     params = conninfo_to_dict(primary.conninfo)
     with connect(primary) as conn:
@@ -128,6 +161,7 @@ def create(
     if slot:
         argv += ["-S", slot] if found else ["-C", "-S", slot]
     existed = data_dir.exists()
+    emit(f"copying {describe_conninfo(primary.conninfo)} into {data_dir} (pg_basebackup)")
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     try:
         with child_env(params) as env:
@@ -161,14 +195,14 @@ def create(
         make_conninfo(**local, host="127.0.0.1", sslmode="prefer"),
     ]
     streaming = _wait_streaming(candidates, wait_seconds, log)
-    shown = {k: v for k, v in local.items() if k != "password"} | {"host": "127.0.0.1"}
+    visible = {k: v for k, v in local.items() if k != "password"} | {"host": "127.0.0.1"}
     return Standby(
         str(data_dir),
         port,
         slot,
         bool(slot and not found),
         primary_at,
-        describe_conninfo(make_conninfo(**shown)),
+        describe_conninfo(make_conninfo(**visible)),
         streaming,
         round(time.monotonic() - started, 1),
     )

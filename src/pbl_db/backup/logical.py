@@ -19,13 +19,13 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from pbl_db import __version__, queries
+from pbl_db import __version__, pathcheck, queries
 from pbl_db.backup import codec, compat, repo
 from pbl_db.backup.tools import Runner, check, child_env, find_tool, run_subprocess, tool_version
 from pbl_db.backup.watch import ClosedFiles
 from pbl_db.connection import Target, connect, parse_conninfo
 from pbl_db.crypto.cipher import KeyRing
-from pbl_db.errors import ConfigError, OperationFailed, RefusedError
+from pbl_db.errors import ConfigError, OperationFailed, RefusedError, shown
 from pbl_db.tenant import require_rls_bypass
 
 EventSink = Callable[[str], None]
@@ -67,17 +67,49 @@ class Compression:
         return "zstd" if self.pbl_level is not None else "pg_dump"
 
 
-def plan_compression(pg_dump: Path, tool_major: int, compress: str, fmt: str) -> Compression:
-    """zstd by pg_dump where it was built with it, else by pbl on pg_dump's uncompressed files;
-    gzip and lz4 only by pg_dump; plain SQL only gzip (it is restored with gunzip)."""
+MAX_JOBS = 256  # --jobs for pg_dump / pg_restore: 0 picks min(4, CPUs)
+MAX_MAJOR = 99  # --for-major: a PostgreSQL major version
+# the levels pg_dump accepts per method (PostgreSQL's common/compression.c)
+LEVELS = {"zstd": (1, 19), "gzip": (1, 9), "lz4": (1, 12)}
+LEVEL_HINTS = {
+    "zstd": "use 1 (fastest) to 19",
+    "gzip": "use 1 (fastest) to 9 (smallest), or none",
+    "lz4": "use 1 to 12",
+}
+
+
+def check_jobs(jobs: int, option: str = "--jobs") -> int:
+    """0 (pbl picks) or 1..MAX_JOBS, refused before pg_dump or pg_restore starts."""
+    if not 0 <= jobs <= MAX_JOBS:
+        raise ConfigError(
+            f"{option} must be between 0 and {MAX_JOBS} ({shown(jobs)} given)",
+            "0 picks min(4, CPUs)",
+        )
+    return jobs
+
+
+def parse_compression(compress: str, fmt: str) -> tuple[str, str]:
+    """(method, level) from --compress, checked: the method, a level in its range, what the
+    plain format can take. Needs no server or tool, so it runs before anything starts."""
     method, _, level = (compress or ("gzip:6" if fmt == "plain" else "zstd")).partition(":")
     method = method.lower() or "gzip"
     if method not in ("gzip", "none", "lz4", "zstd"):
-        raise ConfigError(f"unknown compression {compress!r}", "use zstd:N, gzip:N, lz4 or none")
-    if level and not level.isdigit():
-        raise ConfigError(f"compression level {level!r} is not a number")
-    if method == "zstd" and level and not 1 <= int(level) <= 19:
-        raise ConfigError(f"zstd level {level} is out of range", "use 1 (fastest) to 19")
+        raise ConfigError(
+            f"unknown compression '{shown(compress)}'", "use zstd:N, gzip:N, lz4 or none"
+        )
+    if level:
+        try:
+            number = int(level)
+        except ValueError:
+            raise ConfigError(
+                f"compression level '{shown(level)}' is not a number", "e.g. zstd:3 or gzip:6"
+            ) from None
+        if method == "none":
+            raise ConfigError("--compress none takes no level", "use none, or zstd:N / gzip:N")
+        low, high = LEVELS[method]
+        if not low <= number <= high:
+            raise ConfigError(f"{method} level {shown(level)} is out of range", LEVEL_HINTS[method])
+        level = str(number)
     if fmt == "plain" and method not in ("gzip", "none"):
         raise ConfigError(
             f"--format plain is restored with gunzip: {method} is not supported",
@@ -85,6 +117,29 @@ def plan_compression(pg_dump: Path, tool_major: int, compress: str, fmt: str) ->
         )
     if fmt == "plain" and method == "none":
         method, level = "gzip", "6"  # the spec's recipe: a gzipped SQL file
+    return method, level
+
+
+def check_create_options(options: CreateOptions) -> None:
+    """Everything about a backup that can be checked before connecting or writing."""
+    if options.format not in FORMATS:
+        raise ConfigError(
+            f"unknown format '{shown(options.format)}'", f"use one of {', '.join(FORMATS)}"
+        )
+    check_jobs(options.jobs)
+    if not 0 <= options.for_major <= MAX_MAJOR:
+        raise ConfigError(
+            f"--for-major must be between 0 and {MAX_MAJOR} ({shown(options.for_major)} given)",
+            "give the PostgreSQL major you will restore into, e.g. 18",
+        )
+    parse_compression(options.compress, options.format)
+    pathcheck.output_dir(options.dest, "--dest")
+
+
+def plan_compression(pg_dump: Path, tool_major: int, compress: str, fmt: str) -> Compression:
+    """zstd by pg_dump where it was built with it, else by pbl on pg_dump's uncompressed files;
+    gzip and lz4 only by pg_dump; plain SQL only gzip (it is restored with gunzip)."""
+    method, level = parse_compression(compress, fmt)
     spec = f"{method}:{level}" if level else method
     native = tool_major >= 16 and (method in ("gzip", "none") or codec.pg_dump_has(pg_dump, method))
     if native:
@@ -132,11 +187,7 @@ def create(
     runner: Runner = run_subprocess,
 ) -> repo.Backup:
     emit = on_event or (lambda _m: None)
-    if options.format not in FORMATS:
-        raise ConfigError(f"unknown format {options.format!r}", f"use one of {', '.join(FORMATS)}")
-    root = repo.private_dir(options.dest)
-    for name in repo.clean_partials(root):
-        emit(f"removed {name}, left by a run that was killed")
+    check_create_options(options)
     params = parse_conninfo(target.conninfo)
     started = time.monotonic()
     with connect(target) as conn:
@@ -144,14 +195,19 @@ def create(
         server_num = conn.info.server_version
         server_version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
         database = conn.info.dbname
-        pg_dump = find_tool(
-            "pg_dump", max(server_num // 10000, options.for_major), prefer_exact=True
-        )
+        pg_dump = _pg_dump_for(server_num // 10000, options.for_major)
         tool_major = tool_version(pg_dump)
         compression = plan_compression(pg_dump, tool_major, options.compress, options.format)
-        backup_id, partial = repo.claim_partial(root)
+        # only now, with the server and the tools known: a refusal above leaves no directory
+        with repo.writing_into(options.dest):
+            root = repo.make_root(options.dest, emit)
+            for name in repo.clean_partials(root):
+                emit(f"removed {name}, left by a run that was killed")
         started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        backup_id, partial = "", None
         try:
+            # inside the try: a Ctrl-C or SIGTERM right after the claim still removes it
+            backup_id, partial = repo.claim_partial(root)
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             exported = conn.execute(queries.load("begin_backup_snapshot")).fetchone()
             snapshot = str(exported[0]) if exported else ""
@@ -199,7 +255,8 @@ def create(
         except OSError as exc:
             with contextlib.suppress(Exception):
                 conn.execute("ROLLBACK")
-            repo.abandon_partial(partial)
+            if partial is not None:
+                repo.abandon_partial(partial)
             full = exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
             raise OperationFailed(
                 f"writing backup {backup_id} failed: "
@@ -209,11 +266,27 @@ def create(
         except BaseException:
             with contextlib.suppress(Exception):
                 conn.execute("ROLLBACK")
-            repo.abandon_partial(partial)
+            if partial is not None:
+                repo.abandon_partial(partial)
             raise
     size = manifest.size_bytes / 1e6
     emit(f"backup {backup_id} complete: {size:.1f} MB in {manifest.seconds:.1f}s")
     return repo.Backup(final, manifest, None)
+
+
+def _pg_dump_for(server_major: int, for_major: int) -> Path:
+    """The server's own pg_dump, or with --for-major a newer major's one (said as such)."""
+    if for_major <= server_major:
+        return find_tool("pg_dump", server_major, prefer_exact=True)
+    try:
+        return find_tool("pg_dump", for_major, prefer_exact=True)
+    except ConfigError as exc:
+        found = exc.message.partition(" server (")[2].removesuffix(")")
+        raise ConfigError(
+            f"--for-major {for_major}: pg_dump {for_major} or newer is needed (the server is "
+            f"PostgreSQL {server_major}); {found}",
+            exc.hint,
+        ) from None
 
 
 def _dump_and_finish(
@@ -379,6 +452,84 @@ def verify(
     return report
 
 
+NAMEDATALEN = 63  # bytes in a PostgreSQL name: longer ones are cut silently by the server
+# letters, digits, _ $ - . : no space, = or / (pg_restore -d reads those as a connection string)
+DATABASE_NAME = re.compile(r"^\w[\w$.-]*$")
+TEMPLATES = ("template0", "template1")
+
+
+def check_database_name(name: str, option: str = "--target-db") -> str:
+    """A database name pbl creates and hands to pg_restore -d as it is: at most 63 bytes (the
+    server would cut a longer one and restore under another name), no characters that make it
+    a connection string, not a template."""
+    size = len(name.encode("utf-8", "surrogateescape"))
+    if size > NAMEDATALEN:
+        raise ConfigError(
+            f"{option} '{shown(name)}' is {size} bytes; PostgreSQL names are at most "
+            f"{NAMEDATALEN} bytes",
+            "use a shorter name (the server would cut it and restore under another one)",
+        )
+    if not DATABASE_NAME.match(name) or not name.isprintable():
+        raise ConfigError(
+            f"{option} '{shown(name)}' is not a valid database name",
+            "use letters, digits, _, $, - and . (no spaces, quotes, = or /)",
+        )
+    if name.lower() in TEMPLATES:
+        raise ConfigError(
+            f"{option} {name} is a template database", "restore into a database of its own"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class RestorePlan:
+    """What a restore would do to its target, found without changing anything."""
+
+    target_db: str
+    exists: bool
+    non_empty: bool
+
+
+def check_restore(
+    target: Target,
+    backup: repo.Backup,
+    target_db: str,
+    *,
+    ring: KeyRing | None = None,
+    jobs: int = 0,
+) -> RestorePlan:
+    """Every check a restore makes before it changes anything; --dry-run runs exactly these:
+    the name and jobs, a primary to write to, the manifest's checksum, a key for an encrypted
+    backup, and the target database's state."""
+    from pbl_db.replica import require_primary
+
+    check_database_name(target_db)
+    check_jobs(jobs)
+    repo.read_manifest(backup.path)
+    if backup.manifest.encrypted and ring is None:
+        raise ConfigError(
+            f"backup {backup.id} is encrypted (key {backup.manifest.key_id})",
+            "set PBL_ENCRYPTION_KEYS or --key-file with that key",
+        )
+    with connect(target) as conn:
+        require_primary(conn, "pbl backup restore")
+    with connect(_admin(target)) as admin:
+        row = admin.execute(queries.load("get_database_exists"), {"name": target_db}).fetchone()
+    exists = bool(row and row[0])
+    used = None
+    if exists:
+        with connect(psycopg.conninfo.make_conninfo(target.conninfo, dbname=target_db)) as db:
+            used = db.execute(queries.load("count_user_relations")).fetchone()
+    return RestorePlan(target_db, exists, bool(used and used[0]))
+
+
+def _refuse_non_empty(target_db: str) -> RefusedError:
+    return RefusedError(
+        f"database {target_db} is not empty",
+        "restore into a new name, or add --clean to drop and recreate it",
+    )
+
+
 def restore(
     target: Target,
     backup: repo.Backup,
@@ -390,14 +541,14 @@ def restore(
     runner: Runner = run_subprocess,
     on_event: EventSink | None = None,
 ) -> int:
-    """Restore into target_db on the target's server; returns the rows restored."""
-    from pbl_db.replica import require_primary
-
-    with connect(target) as conn:
-        require_primary(conn, "pbl backup restore")
+    """Restore into target_db on the target's server; returns the rows restored. Nothing is
+    created or dropped until every check has passed (check_restore, the files' checksums, the
+    archive opening, the tools found)."""
+    plan = check_restore(target, backup, target_db, ring=ring, jobs=jobs)
+    if plan.non_empty and not clean:
+        raise _refuse_non_empty(target_db)
     emit = on_event or (lambda _m: None)
     report = VerifyReport(backup.id, ok=False, checked_files=0)
-    repo.read_manifest(backup.path)
     _check_files(backup, report)
     if report.problems:
         raise OperationFailed(
@@ -432,19 +583,24 @@ def _restore_into(
     runner: Runner,
     emit: EventSink,
 ) -> None:
+    fmt = backup.manifest.format
     with connect(_admin(target)) as admin:
         server_major = admin.info.server_version // 10000
         major = _restore_tool_major(backup, server_major)
+        # the tools first: a missing one must not leave an empty database behind
+        pg_restore = restore_major = None
+        if fmt != "plain":
+            pg_restore = find_tool("pg_restore", major, prefer_exact=True)
+            restore_major = tool_version(pg_restore)
+        via_psql = restore_major is None or compat.needs_rewrite(restore_major, server_major)
+        psql = find_tool("psql", major, prefer_exact=True) if via_psql else None
         mem = admin.execute(queries.load("get_maintenance_work_mem_bytes")).fetchone()
         exists = admin.execute(queries.load("get_database_exists"), {"name": target_db}).fetchone()
         if exists and exists[0]:
             with connect(psycopg.conninfo.make_conninfo(target.conninfo, dbname=target_db)) as db:
                 used = db.execute(queries.load("count_user_relations")).fetchone()
             if used and used[0] and not clean:
-                raise RefusedError(
-                    f"database {target_db} is not empty",
-                    "restore into a new name, or add --clean to drop and recreate it",
-                )
+                raise _refuse_non_empty(target_db)
             if clean:
                 emit(f"dropping and recreating {target_db} (--clean)")
                 admin.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(target_db)))
@@ -459,14 +615,11 @@ def _restore_into(
         # about a tenth more than 512MB on the demo database; only pbl's sessions get it
         setting = f"-c maintenance_work_mem={RESTORE_MAINTENANCE_WORK_MEM // (1 << 20)}MB"
         params["options"] = f"{params.get('options') or ''} {setting}".strip()
-    dump = _dump_path(data, backup.manifest.format)
+    dump = _dump_path(data, fmt)
     emit(f"restoring {backup.id} into {target_db}")
-    fmt = backup.manifest.format
     with child_env(params) as env:
-        if fmt != "plain":
-            pg_restore = find_tool("pg_restore", major, prefer_exact=True)
-            restore_major = tool_version(pg_restore)
-            if not compat.needs_rewrite(restore_major, server_major):
+        if pg_restore is not None:
+            if psql is None:
                 args = [str(pg_restore), "--no-password", "--exit-on-error", "-d", target_db]
                 if fmt == "directory":
                     args += ["-j", str(jobs or min(4, os.cpu_count() or 1))]
@@ -476,11 +629,11 @@ def _restore_into(
                 f"PostgreSQL {server_major} target, pg_restore {restore_major}: restoring its "
                 "script through psql in one job, without the settings the server lacks"
             )
-        psql = find_tool("psql", major, prefer_exact=True)
+        assert psql is not None
         with tempfile.TemporaryDirectory(prefix="pbl-restore-") as scratch:
             path = Path(scratch) / "restore.sql"  # table data in clear: 0600 in a 0700 directory
             path.touch(mode=0o600)
-            if fmt == "plain":
+            if pg_restore is None:
                 with gzip.open(dump, "rb") as source, path.open("wb") as plain:
                     shutil.copyfileobj(source, plain)
             else:

@@ -20,17 +20,18 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
-from pbl_db import queries
+from pbl_db import pathcheck, queries
 from pbl_db.backup import repo
 from pbl_db.backup.tools import check, child_env, find_tool, run_subprocess
 from pbl_db.connection import Target, connect, parse_conninfo
-from pbl_db.errors import ConfigError, OperationFailed, RefusedError
+from pbl_db.errors import ConfigError, OperationFailed, RefusedError, shown
 from pbl_db.server_settings import SettingChange, alter_system
 
 BASE_META = "pbl-base.json"
@@ -45,13 +46,20 @@ def _server_now(target: Target) -> dt.datetime:
 
 
 def _checked_dir(archive_dir: str) -> str:
-    """An absolute path (the server runs the command inside its data directory), with % doubled
-    (PostgreSQL expands %-escapes in archive and restore commands)."""
+    """An absolute path (the server runs the command inside its data directory), not the root,
+    with % doubled (PostgreSQL expands %-escapes in archive and restore commands)."""
     if not archive_dir.startswith("/"):
         raise ConfigError(
-            f"--archive-dir {archive_dir!r} is relative",
+            f"--archive-dir '{shown(archive_dir)}' is relative",
             "give an absolute path: the server runs archive_command inside its data directory",
         )
+    if not os.path.normpath(archive_dir).strip("/"):
+        raise ConfigError(
+            f"--archive-dir '{shown(archive_dir)}' is the root directory",
+            "give a directory of its own for the WAL archive, e.g. /var/lib/pbl/wal-archive",
+        )
+    if "\n" in archive_dir or "\r" in archive_dir or "\x00" in archive_dir:
+        raise ConfigError("--archive-dir holds a line break or NUL", "give a plain path")
     return archive_dir.rstrip("/").replace("%", "%%")
 
 
@@ -72,7 +80,9 @@ def archive_dir_of(command: str) -> str | None:
     return shlex.split(match.group(1))[0].replace("%%", "%") if match else None
 
 
-def enable(target: Target, archive_dir: str) -> list[SettingChange]:
+def enable(
+    target: Target, archive_dir: str, *, on_event: Callable[[str], None] | None = None
+) -> list[SettingChange]:
     """ALTER SYSTEM the archiving settings and reload; say which wait for a restart."""
     wanted = {
         "wal_level": "replica",
@@ -81,7 +91,7 @@ def enable(target: Target, archive_dir: str) -> list[SettingChange]:
     }
     changes = []
     with connect(target) as conn:
-        _prepare_archive_dir(conn, Path(archive_dir))
+        _prepare_archive_dir(conn, Path(archive_dir), on_event or (lambda _m: None))
         for name, value in wanted.items():
             row = conn.execute(queries.load("get_setting_state"), {"name": name}).fetchone()
             assert row is not None
@@ -100,16 +110,23 @@ def enable(target: Target, archive_dir: str) -> list[SettingChange]:
     return changes
 
 
-def _prepare_archive_dir(conn: psycopg.Connection[Any], archive: Path) -> None:
-    """When the server runs on this machine, make the directory, owned by the server's user."""
+def _prepare_archive_dir(
+    conn: psycopg.Connection[Any], archive: Path, emit: Callable[[str], None]
+) -> None:
+    """When the server runs on this machine, make the directory, owned by the server's user.
+    Checked first (a file, a file as parent, not writable, too long): before ALTER SYSTEM."""
     row = conn.execute("SELECT current_setting('data_directory')").fetchone()
     data_dir = Path(str(row[0])) if row else None
     if data_dir is None or not data_dir.exists():
         return  # a remote server: the directory is the DBA's to provide on that host
     owner = data_dir.stat()
-    archive.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if os.geteuid() == 0:
-        os.chown(archive, owner.st_uid, owner.st_gid)
+    pathcheck.output_dir(archive, "--archive-dir")
+    if not archive.is_dir():
+        emit(f"creating WAL archive directory {archive}")
+    with repo.writing_into(archive, "--archive-dir"):
+        archive.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if os.geteuid() == 0:
+            os.chown(archive, owner.st_uid, owner.st_gid)
 
 
 def status(target: Target) -> dict[str, Any]:
@@ -146,10 +163,11 @@ class BaseBackup:
         return {**asdict(self), "path": str(self.path)}
 
 
-def base_backup(target: Target, dest: Path) -> BaseBackup:
+def base_backup(
+    target: Target, dest: Path, *, on_event: Callable[[str], None] | None = None
+) -> BaseBackup:
     """pg_basebackup with a manifest (SHA-256 checksums), checked with pg_verifybackup."""
-    root = repo.private_dir(dest)
-    repo.clean_partials(root)
+    pathcheck.output_dir(dest, "--dest")
     params = parse_conninfo(target.conninfo)
     with connect(target) as conn:
         major = conn.info.server_version // 10000
@@ -157,9 +175,13 @@ def base_backup(target: Target, dest: Path) -> BaseBackup:
         command = str(conn.execute("SELECT current_setting('archive_command')").fetchone()[0])  # type: ignore[index]
     basebackup = find_tool("pg_basebackup", major)
     verify, exact = _verify_command(major)
-    backup_id, partial = repo.claim_partial(root)
+    with repo.writing_into(dest):
+        root = repo.make_root(dest, on_event or (lambda _m: None))
+        repo.clean_partials(root)
     started = _server_now(target)
+    backup_id, partial = "", None
     try:
+        backup_id, partial = repo.claim_partial(root)  # in the try: an interrupt removes it
         with child_env(params) as env:
             check(
                 run_subprocess(
@@ -202,7 +224,8 @@ def base_backup(target: Target, dest: Path) -> BaseBackup:
         )
         repo.finish_partial(partial, root / backup_id)
     except BaseException:
-        repo.abandon_partial(partial)
+        if partial is not None:
+            repo.abandon_partial(partial)
         raise
     return meta
 
@@ -246,8 +269,11 @@ def list_base_backups(dest: Path) -> list[BaseBackup]:
             meta = path / BASE_META
             if path.name.startswith(".") or not meta.exists():
                 continue
-            data = json.loads(meta.read_text())
-            found.append(BaseBackup(**{**data, "path": path}))
+            try:
+                data = json.loads(meta.read_text())
+                found.append(BaseBackup(**{**data, "path": path}))
+            except (OSError, ValueError, TypeError):
+                continue  # not one pbl wrote (or damaged): not a candidate
     return sorted(found, key=lambda b: b.finished_at, reverse=True)
 
 
@@ -256,11 +282,11 @@ def parse_target_time(text: str) -> dt.datetime:
         when = dt.datetime.fromisoformat(text.strip().replace(" UTC", "+00:00"))
     except ValueError:
         raise ConfigError(
-            f"--target-time {text!r} is not a timestamp", 'e.g. "2026-11-26 14:05:00+00"'
+            f"--target-time '{shown(text)}' is not a timestamp", 'e.g. "2026-11-26 14:05:00+00"'
         ) from None
     if when.tzinfo is None:
         raise ConfigError(
-            f"--target-time {text!r} has no time zone",
+            f"--target-time '{shown(text)}' has no time zone",
             'add one, e.g. "2026-11-26 14:05:00+00": a bare time is ambiguous across servers',
         )
     return when
@@ -287,6 +313,18 @@ def restore(
     wait_seconds: float = 300.0,
 ) -> RestoreResult:
     when = parse_target_time(target_time)
+    if backup_id:
+        repo.check_id(backup_id)
+    if port is not None and not 1 <= port <= 65535:
+        raise ConfigError(f"--port must be between 1 and 65535 ({shown(port)} given)")
+    if archive_dir is not None:
+        _checked_dir(archive_dir)
+    pathcheck.existing_dir(dest, "--dest")
+    pathcheck.output_dir(data_dir, "--data-dir")
+    if data_dir.is_dir() and any(data_dir.iterdir()):
+        raise RefusedError(
+            f"--data-dir {shown(data_dir)} is not empty", "restore into a new or empty directory"
+        )
     candidates = [
         b for b in list_base_backups(dest) if dt.datetime.fromisoformat(b.finished_at) < when
     ]
@@ -294,7 +332,7 @@ def restore(
         candidates = [b for b in candidates if b.id == backup_id]
     if not candidates:
         raise ConfigError(
-            f"no base backup in {dest} finished before {when.isoformat()}"
+            f"no base backup in {shown(dest)} finished before {when.isoformat()}"
             + (f" with id {backup_id}" if backup_id else ""),
             "take one with 'pbl pitr base-backup' (a target can only be after a base backup)",
         )
@@ -302,13 +340,12 @@ def restore(
     archive = archive_dir or base.archive_dir
     if not archive:
         raise ConfigError("the WAL archive directory is not known", "pass --archive-dir")
-    if data_dir.exists() and any(data_dir.iterdir()):
-        raise RefusedError(f"{data_dir} is not empty", "restore into a new or empty directory")
+    command = restore_command(archive)  # checked before anything is copied
     shutil.copytree(base.path / "data", data_dir, dirs_exist_ok=True)
     (data_dir / "recovery.signal").write_text("")
     write_missing_config(data_dir, "pbl pitr restore")
     settings = {
-        "restore_command": restore_command(archive),
+        "restore_command": command,
         "recovery_target_time": when.isoformat(sep=" "),
         "recovery_target_action": "promote",
         "archive_mode": "off",  # the restored copy must not write into the original's archive

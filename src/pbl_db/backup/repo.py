@@ -8,25 +8,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pbl_db.errors import ConfigError, OperationFailed
+from pbl_db import pathcheck
+from pbl_db.errors import ConfigError, OperationFailed, shown
 
 MANIFEST = "manifest.json"
 MANIFEST_SUM = "manifest.sha256"
 VERIFIED = "verified.json"
 PARTIAL = ".partial-"
 FORMAT_VERSION = 2  # the newest manifest format this pbl reads
+BACKUP_ID = re.compile(r"^[0-9]{8}T[0-9]{6}Z(-[0-9]{1,6})?$")  # what new_id makes
 
 
 @dataclass
@@ -74,6 +78,62 @@ class Backup:
 def backup_dir(dest: str | os.PathLike[str] | None) -> Path:
     chosen = Path(dest or os.environ.get("PBL_BACKUP_DIR") or "backups").expanduser()
     return chosen
+
+
+def dest_source(dest: str | os.PathLike[str] | None, env: str = "PBL_BACKUP_DIR") -> str:
+    """How an error names where the backup directory came from."""
+    if dest:
+        return "--dest"
+    return env if os.environ.get(env) else "the default backup directory"
+
+
+def existing_backup_dir(dest: str | os.PathLike[str] | None) -> Path:
+    """The backup directory to read (list, verify, restore, prune): it must exist and be a
+    directory; a typo in --dest is an error, not an empty repository."""
+    try:
+        return pathcheck.existing_dir(backup_dir(dest), dest_source(dest))
+    except ConfigError as exc:
+        if exc.message.endswith("does not exist"):
+            exc.hint = "check --dest / PBL_BACKUP_DIR (pbl backup create makes it)"
+        raise
+
+
+@contextlib.contextmanager
+def writing_into(path: Path, option: str = "--dest") -> Iterator[None]:
+    """An OSError while making the backup directory or a partial in it (EPERM on an immutable
+    directory, which os.access does not see for root) as one line naming the option."""
+    try:
+        yield
+    except OSError as exc:
+        reason = (exc.strerror or str(exc)).lower()
+        raise ConfigError(
+            f"{option} {shown(path)}: {reason}", "choose another directory or fix its permissions"
+        ) from None
+
+
+def writable_backup_dir(dest: str | os.PathLike[str] | None) -> Path:
+    """The backup directory to write into (create): an existing writable directory or one
+    that can be made; nothing is created here."""
+    return pathcheck.output_dir(backup_dir(dest), dest_source(dest))
+
+
+def check_id(backup_id: str) -> str:
+    """A backup id as pbl makes them (20261204T182608Z, or with -N), checked before any path
+    is built from it."""
+    if not BACKUP_ID.match(backup_id):
+        raise ConfigError(
+            f"'{shown(backup_id)}' is not a backup id",
+            "ids look like 20261204T182608Z; see 'pbl backup list'",
+        )
+    return backup_id
+
+
+def make_root(path: Path, emit: Callable[[str], None]) -> Path:
+    """The backup directory, made (0700, with its parents) when missing, saying so: a typo in
+    --dest then shows as a new tree instead of passing silently."""
+    if not path.is_dir():
+        emit(f"creating backup directory {path}")
+    return private_dir(path)
 
 
 def new_id(root: Path) -> str:
@@ -186,6 +246,7 @@ def list_backups(root: Path) -> list[Backup]:
 
 
 def find_backup(root: Path, backup_id: str) -> Backup:
+    check_id(backup_id)
     for backup in list_backups(root):
         if backup.id == backup_id:
             return backup
@@ -195,7 +256,7 @@ def find_backup(root: Path, backup_id: str) -> Backup:
         and (root / backup_id / MANIFEST).is_file()
     ):
         read_manifest(root / backup_id)  # there, but unreadable: say why
-    raise ConfigError(f"no backup {backup_id} in {root}", "see 'pbl backup list'")
+    raise ConfigError(f"no backup {backup_id} in {shown(root)}", "see 'pbl backup list'")
 
 
 _HELD: dict[Path, int] = {}

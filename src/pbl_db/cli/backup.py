@@ -28,14 +28,24 @@ _COLUMNS = [
 
 
 def _ring(key_file: str | None, required: bool):  # type: ignore[no-untyped-def]
+    """The key ring. An explicit --key-file must be usable (never ignored); without one, the
+    environment's keys, or None when they are not needed and not usable."""
+    import os
+
+    from pbl_db import pathcheck
     from pbl_db.crypto.keys import load_keyring
     from pbl_db.errors import ConfigError
 
-    try:
+    if key_file:
+        pathcheck.input_file(key_file, "--key-file")
         return load_keyring(key_file)
-    except ConfigError:
-        if required:
-            raise
+    if required:
+        if os.environ.get("PBL_KEY_FILE"):
+            pathcheck.input_file(os.environ["PBL_KEY_FILE"], "PBL_KEY_FILE")
+        return load_keyring(None)
+    try:
+        return load_keyring(None)
+    except (ConfigError, OSError):
         return None
 
 
@@ -46,7 +56,10 @@ def create(
         str, typer.Option("--format", help="directory (default), custom or plain.")
     ] = "directory",
     jobs: Annotated[
-        int, typer.Option("--jobs", min=0, help="Parallel jobs (directory format).")
+        int,
+        typer.Option(
+            "--jobs", min=0, max=256, help="Parallel jobs (directory format; 0: min(4, CPUs))."
+        ),
     ] = 0,
     compress: Annotated[
         str,
@@ -63,6 +76,7 @@ def create(
         typer.Option(
             "--for-major",
             min=0,
+            max=99,
             help="Upgrading: dump with this newer major's pg_dump, as PostgreSQL advises.",
         ),
     ] = 0,
@@ -72,17 +86,18 @@ def create(
 ) -> None:
     """Dump the database into a new backup with a manifest (sha256 of every file, row counts)."""
     from pbl_db.backup import repo
-    from pbl_db.backup.logical import CreateOptions
+    from pbl_db.backup.logical import CreateOptions, check_create_options
     from pbl_db.backup.logical import create as run_create
 
     options = CreateOptions(
-        repo.backup_dir(dest),
+        repo.writable_backup_dir(dest),
         fmt,
         jobs,
         compress,
         _ring(key_file, True) if encrypt else None,
         for_major,
     )
+    check_create_options(options)
     backup = run_create(target(database_url), options, on_event=say)
     m = backup.manifest
     if as_json:
@@ -110,7 +125,7 @@ def list_command(dest: Dest = None, as_json: Json = False) -> None:
             "started_at": b.manifest.started_at,
             "path": str(b.path),
         }
-        for b in repo.list_backups(repo.backup_dir(dest))
+        for b in repo.list_backups(repo.existing_backup_dir(dest))
     ]
     render(rows, as_json=as_json, columns=_COLUMNS)
 
@@ -135,11 +150,14 @@ def verify(
     from pbl_db.backup import repo
     from pbl_db.backup.logical import verify as run_verify
 
-    backup = repo.find_backup(repo.backup_dir(dest), backup_id)
+    repo.check_id(backup_id)
+    root = repo.existing_backup_dir(dest)
+    ring = _ring(key_file, False)
+    backup = repo.find_backup(root, backup_id)
     report = run_verify(
         target(database_url) if restore else None,
         backup,
-        ring=_ring(key_file, False),
+        ring=ring,
         restore=restore,
         on_event=say,
     )
@@ -161,7 +179,10 @@ def restore(
         str, typer.Option("--target-db", help="Database to restore into (created when missing).")
     ],
     jobs: Annotated[
-        int, typer.Option("--jobs", min=0, help="Parallel jobs (directory format).")
+        int,
+        typer.Option(
+            "--jobs", min=0, max=256, help="Parallel jobs (directory format; 0: min(4, CPUs))."
+        ),
     ] = 0,
     clean: Annotated[
         bool, typer.Option("--clean", help="Drop and recreate a non-empty target.")
@@ -173,23 +194,41 @@ def restore(
 ) -> None:
     """Restore a backup after checking its manifest; a non-empty target needs --clean."""
     from pbl_db.backup import repo
+    from pbl_db.backup.logical import check_database_name, check_restore
     from pbl_db.backup.logical import restore as run_restore
+    from pbl_db.errors import RefusedError
 
-    backup = repo.find_backup(repo.backup_dir(dest), backup_id)
+    repo.check_id(backup_id)
+    check_database_name(target_db)
+    root = repo.existing_backup_dir(dest)
+    ring = _ring(key_file, False)
+    backup = repo.find_backup(root, backup_id)
     plan = (
         f"restore {backup_id} ({backup.manifest.database}, {backup.manifest.format}, "
         f"{sum(backup.manifest.rows.values())} rows) into {target_db}"
         + (", dropping and recreating it if it exists" if clean else "")
     )
+    resolved = target(database_url)
+    state = check_restore(resolved, backup, target_db, ring=ring, jobs=jobs)
     if dry_run:
         typer.echo(f"would {plan}")
+        if state.non_empty and not clean:
+            say(
+                f"warning: database {target_db} exists and is not empty: the restore would be "
+                "refused (exit 4); add --clean to drop and recreate it, or choose a new name"
+            )
         return
+    if state.non_empty and not clean:
+        raise RefusedError(
+            f"database {target_db} is not empty",
+            "restore into a new name, or add --clean to drop and recreate it",
+        )
     say(f"will {plan}")
     rows = run_restore(
-        target(database_url),
+        resolved,
         backup,
         target_db,
-        ring=_ring(key_file, False),
+        ring=ring,
         jobs=jobs,
         clean=clean,
         on_event=say,
@@ -199,9 +238,9 @@ def restore(
 
 @app.command()
 def prune(
-    keep_daily: Annotated[int, typer.Option("--keep-daily", min=0)] = 7,
-    keep_weekly: Annotated[int, typer.Option("--keep-weekly", min=0)] = 4,
-    keep_monthly: Annotated[int, typer.Option("--keep-monthly", min=0)] = 12,
+    keep_daily: Annotated[int, typer.Option("--keep-daily", min=0, max=10000)] = 7,
+    keep_weekly: Annotated[int, typer.Option("--keep-weekly", min=0, max=10000)] = 4,
+    keep_monthly: Annotated[int, typer.Option("--keep-monthly", min=0, max=10000)] = 12,
     dry_run: DryRun = False,
     dest: Dest = None,
     as_json: Json = False,
@@ -213,7 +252,7 @@ def prune(
     from pbl_db.backup.logical import prune_plan
 
     keep, remove = prune_plan(
-        repo.list_backups(repo.backup_dir(dest)), keep_daily, keep_weekly, keep_monthly
+        repo.list_backups(repo.existing_backup_dir(dest)), keep_daily, keep_weekly, keep_monthly
     )
     if not dry_run:
         for backup in remove:

@@ -19,7 +19,13 @@ BaseDest = Annotated[
 def _dest(value: str) -> Path:
     import os
 
-    return Path(value or os.environ.get("PBL_BASE_BACKUP_DIR") or "base-backups")
+    return Path(value or os.environ.get("PBL_BASE_BACKUP_DIR") or "base-backups").expanduser()
+
+
+def _dest_option(value: str) -> str:
+    from pbl_db.backup.repo import dest_source
+
+    return dest_source(value, "PBL_BASE_BACKUP_DIR")
 
 
 @app.command()
@@ -33,9 +39,11 @@ def enable(
     """Set wal_level, archive_mode and a safe archive_command; report what needs a restart."""
     from dataclasses import asdict
 
+    from pbl_db.backup.pitr import archive_command
     from pbl_db.backup.pitr import enable as run_enable
 
-    changes = run_enable(target(database_url), archive_dir)
+    archive_command(archive_dir)  # relative, the root: refused before connecting
+    changes = run_enable(target(database_url), archive_dir, on_event=say)
     if as_json:
         render([asdict(c) for c in changes], as_json=True)
         return
@@ -84,9 +92,11 @@ def base_backup(
     dest: BaseDest = "", database_url: DatabaseUrl = None, as_json: Json = False
 ) -> None:
     """pg_basebackup with a SHA-256 manifest, checked with pg_verifybackup."""
+    from pbl_db import pathcheck
     from pbl_db.backup.pitr import base_backup as run_base
 
-    meta = run_base(target(database_url), _dest(dest))
+    root = pathcheck.output_dir(_dest(dest), _dest_option(dest))
+    meta = run_base(target(database_url), root, on_event=say)
     if as_json:
         render(meta.as_dict(), as_json=True)
     else:
@@ -121,19 +131,21 @@ def restore(
         typer.Option("--start", help="Start the restored cluster and wait for recovery to end."),
     ] = False,
     port: Annotated[
-        int | None, typer.Option("--port", help="Port for --start (default: a free one).")
+        int | None,
+        typer.Option("--port", min=1, max=65535, help="Port for --start (default: a free one)."),
     ] = None,
     as_json: Json = False,
 ) -> None:
     """Copy the right base backup, write the recovery settings, optionally start it."""
     from dataclasses import asdict
 
+    from pbl_db import pathcheck
     from pbl_db.backup.pitr import restore as run_restore
 
     result = run_restore(
         target_time,
-        Path(data_dir),
-        _dest(dest),
+        Path(data_dir).expanduser(),
+        pathcheck.existing_dir(_dest(dest), _dest_option(dest)),
         backup_id=backup,
         archive_dir=archive_dir,
         start=start,

@@ -52,11 +52,12 @@ def create(
     as_json: Json = False,
 ) -> None:
     """pg_basebackup the primary into --data-dir, start it as a standby, wait until it streams."""
+    from pbl_db.replica import check_create
     from pbl_db.replica import create as make
 
-    origin = target(primary)
-    say(f"copying {origin.describe()} into {data_dir} (pg_basebackup)")
-    made = make(origin, data_dir, slot=slot, port=port, wait_seconds=wait)
+    check_create(data_dir, slot=slot, port=port, wait_seconds=wait)  # before connecting
+    origin = _primary_target(primary)
+    made = make(origin, data_dir, slot=slot, port=port, wait_seconds=wait, on_event=say)
     if as_json:
         render(made.as_dict(), as_json=True)
         return
@@ -71,6 +72,20 @@ def create(
     )
     if not made.slot:
         say("no --slot: the primary may recycle WAL the standby still needs (wal_keep_size)")
+
+
+def _primary_target(primary: str | None):  # type: ignore[no-untyped-def]
+    """As cli.common.target, with a password warning that names --primary."""
+    import os
+
+    from pbl_db.connection import resolve_target
+
+    resolved = resolve_target(primary, option="--primary")
+    if not os.environ.get("PBL_QUIET"):
+        say(resolved.notice())
+    if resolved.warning:
+        say(f"warning: {resolved.warning}")
+    return resolved
 
 
 @app.command()
