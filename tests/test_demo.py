@@ -147,3 +147,31 @@ def test_cli_reports_rows(db_url: str, monkeypatch: pytest.MonkeyPatch, pbl) -> 
     result = pbl("seed", "demo", "--applications", "50", "--audit-logs", "20", "--devices", "3")
     assert result.code == 0, result.err
     assert "3 tenants, 50 applications, 3 devices, 20 audit_logs" in result.out
+
+
+def test_counts_months_and_anchor_are_bounded(clone) -> None:
+    from pbl_db.demo import parse_anchor
+    from pbl_db.errors import ConfigError
+
+    for spec, says in (
+        (DemoSpec(tenants=1, months=100_000), "--months"),
+        (DemoSpec(tenants=1, applications=10**20), "--applications"),
+        (DemoSpec(tenants=1, audit_logs=10_000_001), "--audit-logs"),
+        (DemoSpec(tenants=10_001), "--tenants"),
+        (DemoSpec(tenants=1, anchor=dt.datetime(9999, 12, 31, tzinfo=dt.UTC)), "100 years"),
+    ):
+        url = clone()
+        with psycopg.connect(url, autocommit=True) as conn:
+            counts = (
+                "SELECT (SELECT count(*) FROM pg_class WHERE relispartition), "
+                "(SELECT count(*) FROM tenants)"
+            )
+            before = conn.execute(counts).fetchone()
+            with pytest.raises(ConfigError, match=says):
+                seed_demo(conn, spec, RING)
+            assert conn.execute(counts).fetchone() == before  # no partition, no tenant made
+    assert parse_anchor("2026-11-01T00:00:00+00:00") == ANCHOR
+    for bad, says in (("9999-12-31T00:00:00+00:00", "100 years"), ("T" * 500, "ISO")):
+        with pytest.raises(ConfigError, match=says) as caught:
+            parse_anchor(bad)
+        assert len(str(caught.value)) < 200

@@ -123,7 +123,7 @@ def test_unknown_tables_are_usage_errors(pbl, db_url, empty_db_url) -> None:
     assert res.code == 2
 
 
-def test_vacuum_full_asks_first(db_url, conn, mixed_case) -> None:
+def test_vacuum_full_without_a_terminal_needs_yes(db_url, conn, mixed_case) -> None:
     def relfilenode() -> int:
         row = conn.execute(
             'SELECT relfilenode FROM pg_class WHERE oid = \'"Ops"."Mixed Case"\'::regclass'
@@ -135,17 +135,43 @@ def test_vacuum_full_asks_first(db_url, conn, mixed_case) -> None:
     argv = pbl_command(
         "maintenance", "vacuum", "--full", "-t", "Ops.Mixed Case", "--database-url", db_url
     )
-    proc = subprocess.run(
-        argv, input="n\n", capture_output=True, text=True, timeout=120, check=False
-    )
-    assert proc.returncode == 4, proc.stderr
-    assert "ACCESS EXCLUSIVE" in proc.stderr
-    assert relfilenode() == before
+    for stdin in ("n\n", "y\n", ""):  # no terminal: no answer counts, not even "y"
+        proc = subprocess.run(
+            argv, input=stdin, capture_output=True, text=True, timeout=120, check=False
+        )
+        assert proc.returncode == 4, proc.stderr  # refused, not "interrupted" (130)
+        assert "ACCESS EXCLUSIVE" in proc.stderr and "pass --yes" in proc.stderr
+        assert proc.stdout == ""
+        assert relfilenode() == before
     proc = subprocess.run(
         [*argv, "--yes"], capture_output=True, text=True, timeout=120, check=False
     )
     assert proc.returncode == 0, proc.stderr
     assert relfilenode() != before  # rewritten
+
+
+def test_a_bad_timeout_stops_before_the_plan(pbl, db_url, conn) -> None:
+    """Nothing on stdout (no plan table), in dry runs as in real runs, and nothing analyzed."""
+    before = stat(conn, "public", "devices", "last_analyze")
+    for command in ("analyze", "vacuum", "reindex"):
+        for option, value in (("--lock-timeout", "-5s"), ("--statement-timeout", "30d")):
+            for dry in ((), ("--dry-run",)):
+                res = pbl("maintenance", command, option, value, *dry, "--database-url", db_url)
+                assert res.code == 2, res.err
+                assert f"bad {option}" in res.err and res.out == ""
+    assert stat(conn, "public", "devices", "last_analyze") == before
+
+
+def test_timeouts_are_checked_without_a_server() -> None:
+    assert maintenance.check_timeouts("5", "0") == {
+        "lock_timeout": "5000ms",
+        "statement_timeout": "0ms",
+    }
+    for bad in ("abc", "-1", "nan", "25d", "1e3", "100000000000000000000h"):
+        with pytest.raises(ConfigError, match="--lock-timeout"):
+            maintenance.check_timeouts(bad, "0")
+    with pytest.raises(ConfigError, match="too large"):
+        maintenance.parse_size("1" * 400)
 
 
 # --- reindex --------------------------------------------------------------------------------

@@ -301,3 +301,58 @@ def test_invalid_index_left_before_is_not_recorded_as_applied(
     result = pbl("migrate", "--sql-dir", d)
     assert result.code == 4 and "widgets_name_idx" in result.err and "not recorded" in result.err
     assert status(pbl, migrations)["0003_index_widget_name"]["state"] == "pending"
+
+
+def test_rollback_count_above_the_applied_is_refused(db: str, migrations: Path, pbl) -> None:
+    d = str(migrations)
+    assert pbl("migrate", "--target", "0002_add_widget_color", "--sql-dir", d).code == 0
+    for dry in ((), ("--dry-run",)):
+        res = pbl("migrate", "rollback", "--count", "3", *dry, "--yes", "--sql-dir", d)
+        assert res.code == 2, res.err
+        assert "only 2 migration(s) are applied" in res.err and "--count all" in res.err
+        assert res.out == ""
+    assert [s["state"] for s in status(pbl, migrations).values()] == [
+        "applied",
+        "applied",
+        "pending",
+    ]
+
+
+def test_bad_settings_are_refused_before_connecting(migrations: Path, pbl) -> None:
+    """Timeouts and --lock-wait need no server to be judged: a dry run refuses them too."""
+    url = "postgresql://nobody@nohost.invalid/none"
+    base = ("--sql-dir", str(migrations), "--database-url", url)
+    for argv in (
+        ("--lock-timeout", "-5s"),
+        ("--lock-timeout", "100000000000000000000h"),
+        ("--statement-timeout", "abc"),
+        ("--statement-timeout", "25d"),
+        ("--lock-wait", "nan"),
+        ("--lock-wait", "inf"),
+        ("--lock-wait", "-1"),
+    ):
+        for dry in ((), ("--dry-run",)):
+            res = pbl("migrate", *argv, *dry, *base)
+            assert res.code == 2, res.err
+            assert argv[0] in res.err and res.out == ""
+
+
+def test_new_refuses_what_it_cannot_write_and_leaves_nothing(
+    migrations: Path, tmp_path: Path, pbl
+) -> None:
+    before = sorted(p.name for p in migrations.iterdir())
+    res = pbl("migrate", "new", "x" * 101, "--sql-dir", str(migrations))
+    assert res.code == 2 and "at most 100" in res.err
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    res = pbl("migrate", "new", "add_x", "--sql-dir", str(afile))
+    assert res.code == 2 and "is not a directory" in res.err
+    assert sorted(p.name for p in migrations.iterdir()) == before
+
+
+def test_an_empty_sql_dir_is_refused(db: str, tmp_path: Path, pbl) -> None:
+    res = pbl("migrate", "status", "--sql-dir", str(tmp_path))
+    assert res.code == 2 and "holds no migrations" in res.err
+    res = pbl("migrate", "new", "first", "--sql-dir", str(tmp_path))
+    assert res.code == 0, res.err  # new scaffolds the first one into an empty folder
+    assert (tmp_path / "0001_first.sql").exists()

@@ -300,3 +300,44 @@ def test_inserts_are_not_blocked_for_long_by_ensure(pbl, db_url, conn, tenant) -
         thread.join()
     assert res.code == 0, res.err
     assert not failures
+
+
+def test_a_partition_bound_after_year_9999_does_not_break_the_readers(pbl, db_url, conn) -> None:
+    """PostgreSQL holds '10000-01-01', Python's datetime does not: such a bound (made by hand,
+    or once by `seed demo --anchor 9999-12-31`) reads as datetime.max, never a crash."""
+    conn.execute(
+        "CREATE TABLE audit_logs_y9999m12 PARTITION OF audit_logs "
+        "FOR VALUES FROM ('9999-12-01 00:00:00+00') TO ('10000-01-01 00:00:00+00')"
+    )
+    base = ("--database-url", db_url)
+    listed = pbl("partitions", "list", *base)
+    assert listed.code == 0, listed.err
+    assert "audit_logs_y9999m12" in listed.out and "after 9999" in listed.out
+    as_json = pbl("partitions", "list", "--exact", "--json", *base)
+    assert as_json.code == 0, as_json.err
+    part = next(p for p in json.loads(as_json.out) if p["name"] == "audit_logs_y9999m12")
+    assert part["range_to"].startswith("9999-12-31") and part["droppable"] is False
+    for argv in (
+        ("partitions", "ensure", "--dry-run"),
+        ("partitions", "repair", "--dry-run"),
+        ("retention", "run", "--dry-run"),
+    ):
+        res = pbl(*argv, *base)
+        assert res.code == 0, (argv, res.err)
+        assert "internal error" not in res.err
+
+
+def test_lock_timeouts_are_checked_before_connecting(pbl) -> None:
+    """A value the server would refuse is refused up front, whatever the database URL."""
+    from pbl_db.timeouts import normalise_timeout, parse_timeout_ms
+
+    assert [parse_timeout_ms(v) for v in ("5", "100ms", "2min", "0", "0.1ms", "1.5s")] == [
+        5000, 100, 120000, 0, 1, 1500,
+    ]  # fmt: skip
+    assert normalise_timeout("24d") == "2073600000ms"
+    url = "postgresql://nobody@nohost.invalid/none"
+    for value in ("100000000000000000000h", "3000000s", "-5s", "abc", "nan", "T" * 500):
+        for dry in ((), ("--dry-run",)):
+            res = pbl("partitions", "ensure", "--lock-timeout", value, *dry, "--database-url", url)
+            assert res.code == 2 and "bad --lock-timeout" in res.err, res.err
+            assert "T" * 81 not in res.err

@@ -574,3 +574,42 @@ def test_a_partition_changed_after_the_plan_is_not_dropped(db_url, conn, world) 
     assert exists(conn, partition_name(world.expired_month))
     assert audit_ids(conn) & set(world.expired) == {kept}  # the others went row by row
     assert report.removed == {"GDPR": 14, "FCRA": 5, "DEFAULT": 5}  # [0] is a GDPR row
+
+
+def test_a_bad_batch_size_prints_no_plan_and_removes_nothing(pbl, db_url, conn, world) -> None:
+    before = audit_ids(conn)
+    for size in ("-5", "0", "1000001", "100000000000000000000"):
+        for dry in ((), ("--dry-run",)):
+            res = pbl("retention", "run", "--batch-size", size, *dry, "--database-url", db_url)
+            assert res.code == 2, res.err
+            assert "--batch-size" in res.err and res.out == ""
+            assert "what it" not in res.err and "nothing is due" not in res.err
+    assert audit_ids(conn) == before and run_events(conn) == []
+    assert exists(conn, partition_name(world.expired_month))
+
+
+def test_durations_are_bounded_not_overflowing() -> None:
+    from pbl_db.errors import ConfigError
+    from pbl_db.retention import parse_duration
+
+    assert parse_duration("1d12h", "--grace") == timedelta(days=1, hours=12)
+    assert parse_duration("3650d", "--grace") == timedelta(days=3650)
+    for bad in ("3651d", "100000000000000000000h", "99999999999d", "1" * 400):
+        with pytest.raises(ConfigError, match="at most 3650 days"):
+            parse_duration(bad, "--grace")
+    with pytest.raises(ConfigError, match="at most 1 day;"):
+        parse_duration("25h", "--for", timedelta(days=1))
+    with pytest.raises(ConfigError) as caught:
+        parse_duration("T" * 500, "--grace")
+    assert len(str(caught.value)) < 200
+
+
+def test_release_of_an_application_not_on_hold_is_a_failure_not_usage(pbl, db_url, conn) -> None:
+    """The application exists (the lookup worked) but has no active hold: exit 1, as placing a
+    second hold is; an application that does not exist is a usage error (exit 2)."""
+    app = new_application(conn, new_tenant(conn))
+    base = ("--database-url", db_url)
+    res = pbl("retention", "release", "--application", str(app), "--reason", "x", *base)
+    assert res.code == 1 and "not under legal hold" in res.err
+    res = pbl("retention", "release", "--application", str(uuid.uuid4()), "--reason", "x", *base)
+    assert res.code == 2 and "no application" in res.err

@@ -129,3 +129,10 @@ def test_specific_runs_in_file_order(db_url: str, monkeypatch: pytest.MonkeyPatc
     result = pbl("seed", "--specific", "004_applications", "--specific", "001_tenants")
     assert result.code == 0, result.err
     assert "001_tenants, 004_applications" in result.out
+
+
+def test_an_unknown_seed_name_is_echoed_short(db_url: str, monkeypatch: pytest.MonkeyPatch, pbl):
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    res = pbl("seed", "--specific", "x" * 500)
+    assert res.code == 2 and "no seed named" in res.err
+    assert "x" * 81 not in res.err

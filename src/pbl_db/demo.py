@@ -22,7 +22,7 @@ from psycopg.types.json import Jsonb
 from pbl_db import queries
 from pbl_db.crypto.cipher import Context, KeyRing
 from pbl_db.crypto.fields import encrypt_json
-from pbl_db.errors import ConfigError, RefusedError
+from pbl_db.errors import ConfigError, RefusedError, shown
 from pbl_db.replica import require_primary
 from pbl_db.tenant import require_rls_bypass
 
@@ -168,6 +168,12 @@ AUDIT_COLUMNS = (
 )
 
 
+MAX_TENANTS = 10_000
+MAX_ROWS = 10_000_000  # per table: --applications, --devices, --audit-logs
+MAX_MONTHS = 1200
+MAX_SEED = 2**63 - 1
+ANCHOR_YEARS = 100  # --anchor within this many years of today
+
 DEFAULT_MAX_DEVICES = 100  # the tenants table's defaults
 DEFAULT_MAX_APPLICATIONS_PER_MONTH = 10000
 
@@ -183,12 +189,50 @@ class DemoSpec:
     anchor: dt.datetime | None = None  # newest timestamp; default: today 00:00 UTC
 
     def check(self) -> None:
-        if self.tenants < 1:
-            raise ConfigError("--tenants must be at least 1")
-        if min(self.applications, self.devices, self.audit_logs) < 0 or self.months < 1:
-            raise ConfigError("counts must be >= 0 and --months >= 1")
+        """Refuse counts, months and an anchor out of range, before anything is written."""
+        if not 1 <= self.tenants <= MAX_TENANTS:
+            raise ConfigError(f"--tenants must be between 1 and {MAX_TENANTS:,}")
+        for option, n in (
+            ("--applications", self.applications),
+            ("--devices", self.devices),
+            ("--audit-logs", self.audit_logs),
+        ):
+            if not 0 <= n <= MAX_ROWS:
+                raise ConfigError(f"{option} must be between 0 and {MAX_ROWS:,}")
+        if not 1 <= self.months <= MAX_MONTHS:
+            raise ConfigError(f"--months must be between 1 and {MAX_MONTHS:,}")
+        if not -MAX_SEED <= self.random_seed <= MAX_SEED:
+            raise ConfigError("--random-seed must be between -(2**63-1) and 2**63-1")
+        if self.anchor is not None:
+            check_anchor(self.anchor)
         if self.audit_logs and not self.applications:
             raise ConfigError("audit events belong to applications", "use --applications > 0")
+
+
+def check_anchor(when: dt.datetime, text: str | None = None) -> dt.datetime:
+    """An --anchor with a time zone, within ANCHOR_YEARS years of today."""
+    if when.tzinfo is None:
+        raise ConfigError("--anchor needs a time zone", "e.g. 2026-11-01T00:00:00+00:00")
+    now = dt.datetime.now(dt.UTC)
+    span = dt.timedelta(days=365.25 * ANCHOR_YEARS)
+    if not now - span <= when <= now + span:
+        raise ConfigError(
+            f"--anchor {shown(text or when.isoformat())} is more than {ANCHOR_YEARS} years "
+            "from today",
+            "give a timestamp near today, e.g. 2026-11-01T00:00:00+00:00",
+        )
+    return when
+
+
+def parse_anchor(text: str) -> dt.datetime:
+    """--anchor: an ISO timestamp with a time zone, within ANCHOR_YEARS years of today."""
+    try:
+        when = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ConfigError(
+            f"--anchor {shown(text)!r} is not an ISO timestamp", "e.g. 2026-11-01T00:00:00+00:00"
+        ) from None
+    return check_anchor(when, text)
 
 
 @dataclass

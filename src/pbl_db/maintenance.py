@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pbl_db import paths
-from pbl_db.errors import BusyError, ConfigError, OperationFailed
+from pbl_db.errors import BusyError, ConfigError, OperationFailed, shown
 from pbl_db.relations import pretty_size, qualified
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ EventFn = Callable[[str], None]
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?b|bytes?)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "byte": 1, "bytes": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
 _UNITS["tb"] = 1024**4
+MAX_SIZE = 1024**5
 _LEFTOVER = re.compile(r"_cc(new|old)[0-9]*$")
 
 
@@ -41,17 +42,30 @@ def parse_size(text: str) -> int:
     """'100MB', '1GB', '8kB', '512' (bytes) -> bytes; units are PostgreSQL's (1 kB = 1024)."""
     match = _SIZE.match(text)
     if not match:
-        raise ConfigError(f"bad size {text!r}", "use e.g. 8kB, 100MB, 1GB or a number of bytes")
+        raise ConfigError(
+            f"bad size {shown(text)!r}", "use e.g. 8kB, 100MB, 1GB or a number of bytes"
+        )
     number, unit = match.groups()
-    return int(float(number) * _UNITS[(unit or "").lower()])
+    size = float(number) * _UNITS[(unit or "").lower()]
+    if not size <= MAX_SIZE:  # also inf from a very long number
+        raise ConfigError(f"size {shown(text)!r} is too large: at most 1024TB", "e.g. 100MB")
+    return int(size)
 
 
-def normalise_timeout(value: str) -> str:
-    """'5' means 5 s (PostgreSQL alone would read ms); units pass through: 500ms, 2min, 0."""
-    value = value.strip()
-    if not value:
-        raise ConfigError("empty timeout", "use e.g. 10s, 500ms, 2min or 0 for none")
-    return f"{value}s" if value.isdigit() and value != "0" else value
+def normalise_timeout(value: str, option: str = "timeout") -> str:
+    """'5' means 5 s (PostgreSQL alone would read ms); units: us, ms, s, min, h, d; 0 is none.
+    Returned in ms; a value PostgreSQL would refuse is refused here (ConfigError)."""
+    from pbl_db.timeouts import normalise_timeout as checked
+
+    return checked(value, option)
+
+
+def check_timeouts(lock_timeout: str, statement_timeout: str) -> dict[str, str]:
+    """Both timeouts as run() sets them; call before planning so a bad one stops everything."""
+    return {
+        "lock_timeout": normalise_timeout(lock_timeout, "--lock-timeout"),
+        "statement_timeout": normalise_timeout(statement_timeout, "--statement-timeout"),
+    }
 
 
 def maintenance_dir(override: str | None = None) -> Path:
@@ -146,7 +160,7 @@ def _split_quoted(text: str) -> list[str]:
             while True:
                 if j >= n:
                     raise ConfigError(
-                        f"unbalanced quotes in {text!r}", 'write e.g. "Sch"."My Table"'
+                        f"unbalanced quotes in {shown(text)!r}", 'write e.g. "Sch"."My Table"'
                     )
                 if text[j] == '"':
                     if j + 1 < n and text[j + 1] == '"':
@@ -165,10 +179,12 @@ def _split_quoted(text: str) -> list[str]:
             i = j
         if i < n:
             if text[i] != ".":
-                raise ConfigError(f"cannot read the name {text!r}", 'write e.g. "Sch"."My Table"')
+                raise ConfigError(
+                    f"cannot read the name {shown(text)!r}", 'write e.g. "Sch"."My Table"'
+                )
             i += 1
     if not 1 <= len(parts) <= 2 or not all(parts):
-        raise ConfigError(f"cannot read the name {text!r}", "use name or schema.name")
+        raise ConfigError(f"cannot read the name {shown(text)!r}", "use name or schema.name")
     return parts
 
 
@@ -197,13 +213,13 @@ def resolve(text: str, rows: Sequence[dict[str, Any]], key: str, what: str) -> d
             elif len(hits) > 1:
                 schemas = ", ".join(sorted(r["schema"] for r in hits))
                 raise ConfigError(
-                    f"{what} {text!r} exists in several schemas ({schemas})",
+                    f"{what} {shown(text)!r} exists in several schemas ({schemas})",
                     "name it as schema.name",
                 )
         if hits:
             return hits[0]
     raise ConfigError(
-        f"{what} {text!r} not found",
+        f"{what} {shown(text)!r} not found",
         'name it as schema.name (or \'"Sch"."Mixed Case"\' for an exact SQL name); '
         f"pbl {'indexes' if what == 'index' else 'tables'} lists them"
         + (" (system catalogs and TOAST indexes are left out)" if what == "index" else ""),
@@ -543,17 +559,15 @@ def run(
             "VACUUM and REINDEX CONCURRENTLY cannot run in a transaction block",
         )
     emit = on_event or (lambda _msg: None)
-    timeouts = {
-        "lock_timeout": normalise_timeout(lock_timeout),
-        "statement_timeout": normalise_timeout(statement_timeout),
-    }
+    timeouts = check_timeouts(lock_timeout, statement_timeout)
     saved = _dict_rows(conn, load("get_maintenance_timeouts", sql_dir))[0]
     try:
         conn.execute(load("set_maintenance_timeouts", sql_dir), timeouts)
     except psycopg.errors.InvalidParameterValue as exc:
         conn.execute(load("set_maintenance_timeouts", sql_dir), saved)
         raise ConfigError(
-            f"bad timeout: {exc.diag.message_primary or exc}", "use e.g. 10s, 500ms, 2min, 0"
+            f"bad timeout: {shown(exc.diag.message_primary or exc)}",
+            "use e.g. 10s, 500ms, 2min, 0",
         ) from None
     todo = [t for t in tasks if t.runs]
     try:

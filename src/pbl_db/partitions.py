@@ -9,7 +9,6 @@ application's inserts for longer than the timeout.
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -19,8 +18,9 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pbl_db import queries
-from pbl_db.errors import BusyError, ConfigError, OperationFailed, RefusedError
+from pbl_db.errors import BusyError, ConfigError, OperationFailed, RefusedError, shown
 from pbl_db.replica import require_primary
+from pbl_db.timeouts import normalise_timeout
 
 if TYPE_CHECKING:
     import psycopg
@@ -31,7 +31,6 @@ T = TypeVar("T")
 DEFAULT_LOCK_TIMEOUT = "100ms"
 LOCK_ATTEMPTS = 5
 RETRY_PAUSE = 0.2  # seconds, doubled after each lock timeout
-_TIMEOUT = re.compile(r"^\d+(\.\d+)?\s*(us|ms|s|min|h|d)?$")
 
 
 def partition_name(month: date) -> str:
@@ -64,14 +63,6 @@ def query(name: str, **parts: sql.Composable) -> sql.Composed:
     return sql.SQL(queries.load(name)).format(**parts)
 
 
-def normalise_timeout(value: str) -> str:
-    """'5' means 5 s (PostgreSQL alone would read ms); units pass through: 100ms, 2s, 0."""
-    value = value.strip()
-    if not _TIMEOUT.match(value):
-        raise ConfigError(f"bad --lock-timeout {value!r}", "use e.g. 100ms, 2s or 0 for none")
-    return f"{value}s" if value.isdigit() and value != "0" else value
-
-
 def with_lock_retry(
     conn: psycopg.Connection[Any],
     work: Callable[[], T],
@@ -91,7 +82,16 @@ def with_lock_retry(
     for attempt in range(1, attempts + 1):
         try:
             with conn.transaction():
-                conn.execute(queries.load("set_partition_lock_timeout"), {"lock_timeout": timeout})
+                try:
+                    conn.execute(
+                        queries.load("set_partition_lock_timeout"), {"lock_timeout": timeout}
+                    )
+                except psycopg.errors.InvalidParameterValue as exc:
+                    raise ConfigError(
+                        f"bad --lock-timeout {shown(lock_timeout)}: the server refused it "
+                        f"({shown(exc.diag.message_primary or exc)})",
+                        "use e.g. 100ms, 2s or 0 for none",
+                    ) from None
                 return work()
         except psycopg.errors.LockNotAvailable:
             if attempt == attempts:
@@ -101,13 +101,14 @@ def with_lock_retry(
     raise BusyError(
         f"{what}: could not get its locks within lock_timeout={timeout} in {attempts} attempts "
         "(long transactions on audit_logs hold them)",
-        "retry later, or find the blocking sessions with `pbl inspect locks`",
+        "retry later, or find the blocking sessions with `pbl locks`",
     )
 
 
 def infinity_cursor(conn: psycopg.Connection[Any], *, dicts: bool = False) -> psycopg.Cursor[Any]:
     """A cursor that reads an 'infinity' timestamptz (say, a retention_until kept forever) as
-    datetime.max (and '-infinity' as datetime.min) instead of failing."""
+    datetime.max (and '-infinity' as datetime.min) instead of failing; so too a value Python
+    cannot hold (after year 9999, or BC), such as a partition bound of '10000-01-01'."""
     from psycopg.rows import dict_row
 
     cur = conn.cursor(row_factory=dict_row) if dicts else conn.cursor()
@@ -117,6 +118,7 @@ def infinity_cursor(conn: psycopg.Connection[Any], *, dicts: bool = False) -> ps
 
 @cache
 def _infinity_loader() -> type:
+    from psycopg import DataError
     from psycopg.types.datetime import TimestamptzLoader
 
     class InfinityTimestamptzLoader(TimestamptzLoader):
@@ -126,7 +128,11 @@ def _infinity_loader() -> type:
                 return datetime.max.replace(tzinfo=UTC)
             if raw == b"-infinity":
                 return datetime.min.replace(tzinfo=UTC)
-            value: datetime = super().load(data)
+            try:
+                value: datetime = super().load(data)
+            except DataError:  # "timestamp too large (after year 10K)" or "too small"
+                early = raw.rstrip().endswith(b"BC")
+                return (datetime.min if early else datetime.max).replace(tzinfo=UTC)
             return value
 
     return InfinityTimestamptzLoader

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import re
 import time
 import uuid
@@ -23,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pbl_db import partitions, queries
-from pbl_db.errors import ConfigError, OperationFailed
+from pbl_db.errors import ConfigError, OperationFailed, shown
 from pbl_db.replica import require_primary
 from pbl_db.tenant import require_rls_bypass
 
@@ -42,6 +43,8 @@ def _fk_refused() -> tuple[type[Exception], ...]:
 
 
 DEFAULT_BATCH_SIZE = 5000
+MAX_BATCH_SIZE = 1_000_000
+MAX_DURATION = timedelta(days=3650)  # the longest duration any option takes
 # whole partitions removed per transaction: fewer commits; audit_logs is held exclusively only
 # for the DROPs themselves (a few ms each), after every check in the group is done
 WHOLE_PER_TRANSACTION = 8
@@ -69,8 +72,11 @@ _UNIT_SECONDS = {
 }
 
 
-def parse_duration(text: str, option: str = "duration") -> timedelta:
-    """'30d', '12h', '90min', '45s', '1d12h', '0'; a bare number is seconds."""
+def parse_duration(
+    text: str, option: str = "duration", maximum: timedelta = MAX_DURATION
+) -> timedelta:
+    """'30d', '12h', '90min', '45s', '1d12h', '0'; a bare number is seconds; at most maximum
+    (ConfigError otherwise, never an overflow)."""
     compact = text.strip().replace(" ", "")
     pos, total = 0, 0.0
     while compact and pos < len(compact):
@@ -81,9 +87,30 @@ def parse_duration(text: str, option: str = "duration") -> timedelta:
         pos = match.end()
     if not compact or pos != len(compact):
         raise ConfigError(
-            f"bad {option} {text!r}", "use e.g. 30d, 12h, 90min, 45s or 1d12h (a number: seconds)"
+            f"bad {option} {shown(text)!r}",
+            "use e.g. 30d, 12h, 90min, 45s or 1d12h (a number: seconds)",
+        )
+    if not math.isfinite(total) or total > maximum.total_seconds():
+        raise ConfigError(
+            f"{option} {shown(text)!r} is too long: at most {_days(maximum)}",
+            "give a shorter duration, e.g. 30d",
         )
     return timedelta(seconds=total)
+
+
+def _days(span: timedelta) -> str:
+    if span.days >= 1:
+        return f"{span.days} day{'s' if span.days != 1 else ''}"
+    return f"{span.total_seconds():g} seconds"
+
+
+def check_batch_size(batch_size: int, option: str = "--batch-size") -> int:
+    """Rows per batch: 1 to MAX_BATCH_SIZE (a batch is one statement's LIMIT)."""
+    if not 1 <= batch_size <= MAX_BATCH_SIZE:
+        raise ConfigError(
+            f"{option} must be between 1 and {MAX_BATCH_SIZE:,}", "the default is 5000"
+        )
+    return batch_size
 
 
 # --- policies --------------------------------------------------------------------------------
@@ -126,9 +153,8 @@ def backfill(
     """The spec's one-off UPDATE of retention_until, per policy, never lowering a later value:
     partition by partition, in (event_timestamp, id) order, one committed batch at a time.
     Only rows still below their policy are touched, so a rerun continues where one stopped."""
+    check_batch_size(batch_size)
     require_primary(conn, "pbl retention backfill")
-    if batch_size < 1:
-        raise ConfigError("--batch-size must be at least 1")
     require_rls_bypass(conn, "pbl retention backfill")
     started = time.monotonic()
     deadline = None if max_runtime is None else started + max_runtime.total_seconds()
@@ -349,7 +375,7 @@ def plan(
     (rewrite when at least REWRITE_SHARE of its rows go). Never rewrites with keep_tables, the
     default partition or a month not yet over."""
     if thin not in THIN_METHODS:
-        raise ConfigError(f"--thin {thin!r} is not one of {', '.join(THIN_METHODS)}")
+        raise ConfigError(f"--thin {shown(thin)!r} is not one of {', '.join(THIN_METHODS)}")
     require_rls_bypass(conn, "pbl retention run")
     now = _now(conn)
     note = conn.execute(queries.load("get_partition_removal_note")).fetchone()
@@ -497,6 +523,7 @@ def execute(
     Every transaction runs under READ COMMITTED whatever the session's default: each step locks
     first and then reads, which protects what it reads only if every statement sees what
     committed before it."""
+    check_batch_size(batch_size)
     require_primary(conn, "pbl retention run")
     import psycopg
 
@@ -528,8 +555,7 @@ def _execute(
 ) -> RunReport:
     from pbl_db.errors import BusyError
 
-    if batch_size < 1:
-        raise ConfigError("--batch-size must be at least 1")
+    check_batch_size(batch_size)
     require_rls_bypass(conn, "pbl retention run")
     started = time.monotonic()
     deadline = None if max_runtime is None else started + max_runtime.total_seconds()

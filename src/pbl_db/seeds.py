@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 
-from pbl_db.errors import ConfigError, OperationFailed
+from pbl_db.errors import ConfigError, OperationFailed, shown
 from pbl_db.replica import require_primary
 
 _SEED = re.compile(r"^\d{3}_[a-z0-9_]+\.sql$")
@@ -30,7 +30,7 @@ class SeedResult:
 def list_seeds(directory: Path) -> list[SeedFile]:
     if not directory.is_dir():
         raise ConfigError(
-            f"seeds directory {directory} does not exist", "set --sql-dir / PBL_SQL_DIR"
+            f"seeds directory {shown(directory)} does not exist", "set --sql-dir / PBL_SQL_DIR"
         )
     return [SeedFile(p.name[:-4], p) for p in sorted(directory.iterdir()) if _SEED.match(p.name)]
 
@@ -43,7 +43,7 @@ def select(seeds: list[SeedFile], specific: list[str]) -> list[SeedFile]:
     for name in specific:
         key = name[:-4] if name.endswith(".sql") else name
         if key not in names:
-            raise ConfigError(f"no seed named {name}", "see 'pbl seed list'")
+            raise ConfigError(f"no seed named {shown(name)!r}", "see 'pbl seed list'")
         wanted.add(key)
     return [s for s in seeds if s.name in wanted]  # file order, whatever order they were named
 

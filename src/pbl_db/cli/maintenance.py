@@ -143,6 +143,7 @@ def analyze(
     from pbl_db import maintenance
     from pbl_db.connection import connect
 
+    maintenance.check_timeouts(lock_timeout, statement_timeout)
     resolved = target(database_url)
     with connect(resolved) as conn:
         tasks = maintenance.plan_analyze(conn, table or (), all_tables=all_tables, sql_dir=sql_dir)
@@ -183,10 +184,13 @@ def vacuum(
     as_json: Json = False,
 ) -> None:
     """VACUUM (never FULL unless --full) the spec's tables, --table ones, or --all."""
+    import sys
+
     from pbl_db import maintenance
     from pbl_db.connection import connect
     from pbl_db.errors import RefusedError
 
+    maintenance.check_timeouts(lock_timeout, statement_timeout)
     resolved = target(database_url)
     with connect(resolved) as conn:
         tasks = maintenance.plan_vacuum(
@@ -200,6 +204,11 @@ def vacuum(
         if full:
             say(FULL_WARNING)
             if tasks and not dry_run and not yes:
+                if not sys.stdin.isatty():
+                    raise RefusedError(
+                        "VACUUM FULL needs confirmation and stdin is not a terminal; nothing done",
+                        "pass --yes to confirm",
+                    )
                 names = ", ".join(t.display for t in tasks)
                 if not typer.confirm(f"Rewrite {names} with VACUUM FULL?", default=False):
                     raise RefusedError("VACUUM FULL not confirmed; nothing done", "pass --yes")
@@ -253,9 +262,10 @@ def reindex(
     """Rebuild invalid indexes (and bloated ones with --bloat-over); drop the invalid
     *_ccnew/*_ccold leftovers of a failed REINDEX CONCURRENTLY."""
     from pbl_db import maintenance
+    from pbl_db.connection import connect
 
     threshold = maintenance.parse_size(bloat_over) if bloat_over is not None else None
-    from pbl_db.connection import connect
+    maintenance.check_timeouts(lock_timeout, statement_timeout)
 
     resolved = target(database_url)
     with connect(resolved) as conn:

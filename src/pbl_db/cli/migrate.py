@@ -24,8 +24,10 @@ StatementTimeout = Annotated[
     str, typer.Option("--statement-timeout", help="statement_timeout per migration (0 = none).")
 ]
 LockWait = Annotated[
-    float, typer.Option("--lock-wait", help="Seconds to wait for another pbl migrate run.")
+    float,
+    typer.Option("--lock-wait", help="Seconds to wait for another pbl migrate run (0 to 86400)."),
 ]
+MAX_COUNT = 100_000
 
 
 def _migrator(
@@ -38,8 +40,9 @@ def _migrator(
     from pbl_db.migrate.engine import Migrator, Settings
     from pbl_db.paths import migrations_dir
 
-    directory = migrations_dir(sql_dir)
     settings = Settings(lock_timeout, statement_timeout, lock_wait)
+    settings.check()  # before the directory is read or anything connects
+    directory = migrations_dir(sql_dir, must_hold_migrations=True)
     return Migrator(target(database_url), directory, settings, on_event=say)
 
 
@@ -129,15 +132,17 @@ def status(
 
 
 def _parse_count(count: str) -> int | None:
-    if count.lower() == "all":
+    if count.strip().lower() == "all":
         return None
-    if not count.isdigit() or int(count) < 1:
-        from pbl_db.errors import ConfigError
+    text = count.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 6 or not 1 <= int(text) <= MAX_COUNT:
+        from pbl_db.errors import ConfigError, shown
 
         raise ConfigError(
-            f"--count {count!r} is not a positive number", "use e.g. --count 2 or --count all"
+            f"--count {shown(count)!r} must be a number from 1 to {MAX_COUNT:,}, or all",
+            "use e.g. --count 2 or --count all",
         )
-    return int(count)
+    return int(text)
 
 
 @app.command()
@@ -156,8 +161,8 @@ def rollback(
     as_json: Json = False,
 ) -> None:
     """Roll back the last migration (--count N, --count all, or --to ID)."""
-    migrator = _migrator(database_url, sql_dir, lock_timeout, statement_timeout, lock_wait)
     wanted = None if to else _parse_count(count)
+    migrator = _migrator(database_url, sql_dir, lock_timeout, statement_timeout, lock_wait)
     plan = migrator.plan_rollback(wanted, to)
     if dry_run or not plan:
         if as_json:

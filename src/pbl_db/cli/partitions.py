@@ -21,7 +21,11 @@ LockTimeout = Annotated[
 
 
 def _when(value: Any) -> str:
-    return "" if value is None else f"{value:%Y-%m-%d %H:%M}"
+    if value is None:
+        return ""
+    if value.year == 9999 and (value.month, value.day, value.hour) == (12, 31, 23):
+        return "after 9999"  # datetime.max: infinity, or a bound past what Python holds
+    return f"{value:%Y-%m-%d %H:%M}"
 
 
 @app.command()
@@ -42,7 +46,7 @@ def ensure(
     from pbl_db.connection import connect
     from pbl_db.errors import BusyError, OperationFailed
     from pbl_db.partitions import ensure as run_ensure
-    from pbl_db.partitions import normalise_timeout
+    from pbl_db.timeouts import normalise_timeout
 
     lock_timeout = normalise_timeout(lock_timeout)
     with connect(target(database_url)) as conn:
@@ -149,8 +153,8 @@ def repair(
     """Move rows out of the default partition into monthly partitions (byte-identical, no
     triggers fire), in one transaction that holds audit_logs exclusively while it copies."""
     from pbl_db.connection import connect
-    from pbl_db.partitions import normalise_timeout
     from pbl_db.partitions import repair as run_repair
+    from pbl_db.timeouts import normalise_timeout
 
     lock_timeout = normalise_timeout(lock_timeout)
     with connect(target(database_url)) as conn:

@@ -15,7 +15,13 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Retention: run, backfill, legal holds.")
 
 BatchSize = Annotated[
-    int, typer.Option("--batch-size", help="Rows per batch; each batch is its own transaction.")
+    int,
+    typer.Option(
+        "--batch-size",
+        min=1,
+        max=1_000_000,  # retention.MAX_BATCH_SIZE (not imported here: --help stays fast)
+        help="Rows per batch (1 to 1,000,000); each batch is its own transaction.",
+    ),
 ]
 MaxRuntime = Annotated[
     str | None,
@@ -37,10 +43,14 @@ Reason = Annotated[str, typer.Option("--reason", help="Why (recorded with the ho
 
 
 def _uuid(value: str, option: str = "--application") -> uuid.UUID:
+    from pbl_db.errors import ConfigError, shown
+
     try:
         return uuid.UUID(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a UUID", param_hint=option) from None
+        raise ConfigError(
+            f"{option} {shown(value)!r} is not a UUID", "give applications.id, a UUID"
+        ) from None
 
 
 @app.command("policies")
@@ -71,10 +81,11 @@ def backfill(
     """Set retention_until = created_at + policy where it is missing or lower (never lowers a
     later value), in committed batches; resumable."""
     from pbl_db.connection import connect
-    from pbl_db.partitions import normalise_timeout
     from pbl_db.retention import backfill as run_backfill
-    from pbl_db.retention import parse_duration
+    from pbl_db.retention import check_batch_size, parse_duration
+    from pbl_db.timeouts import normalise_timeout
 
+    check_batch_size(batch_size)
     lock_timeout = normalise_timeout(lock_timeout)
     limit = parse_duration(max_runtime, "--max-runtime") if max_runtime else None
     with connect(target(database_url)) as conn:
@@ -236,11 +247,17 @@ def run(
     (in batches, through pbl_purge_expired_audit_logs), soft-deleted rows past --grace;
     legal holds and references are kept. Says what it will do first; writes one audit event."""
     from pbl_db.connection import connect
-    from pbl_db.errors import BusyError
-    from pbl_db.partitions import normalise_timeout
+    from pbl_db.errors import BusyError, ConfigError, shown
     from pbl_db.replica import require_primary
-    from pbl_db.retention import execute, parse_duration, plan
+    from pbl_db.retention import THIN_METHODS, check_batch_size, execute, parse_duration, plan
+    from pbl_db.timeouts import normalise_timeout
 
+    # everything checked before connecting: a dry run refuses what a real run refuses
+    check_batch_size(batch_size)
+    if thin not in THIN_METHODS:
+        raise ConfigError(
+            f"--thin {shown(thin)!r} is not one of {', '.join(THIN_METHODS)}", "the default is auto"
+        )
     lock_timeout = normalise_timeout(lock_timeout)
     grace_delta = parse_duration(grace, "--grace")
     delay = parse_duration(max_delay, "--max-delay")

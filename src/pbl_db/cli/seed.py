@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 import typer
@@ -70,14 +69,21 @@ def list_command(sql_dir: SqlDir = None, as_json: Json = False) -> None:
 
 @app.command()
 def demo(
-    tenants: Annotated[int, typer.Option("--tenants", min=1)] = 3,
-    applications: Annotated[int, typer.Option("--applications", min=0)] = 1000,
-    devices: Annotated[int, typer.Option("--devices", min=0)] = 50,
-    audit_logs: Annotated[int, typer.Option("--audit-logs", min=0)] = 2000,
+    # bounds as in pbl_db.demo (MAX_TENANTS, MAX_ROWS, MAX_MONTHS, MAX_SEED), not imported
+    # here so that --help stays fast
+    tenants: Annotated[int, typer.Option("--tenants", min=1, max=10_000)] = 3,
+    applications: Annotated[int, typer.Option("--applications", min=0, max=10_000_000)] = 1000,
+    devices: Annotated[int, typer.Option("--devices", min=0, max=10_000_000)] = 50,
+    audit_logs: Annotated[int, typer.Option("--audit-logs", min=0, max=10_000_000)] = 2000,
     months: Annotated[
-        int, typer.Option("--months", min=1, help="Spread over this many months.")
+        int, typer.Option("--months", min=1, max=1200, help="Spread over this many months.")
     ] = 36,
-    random_seed: Annotated[int, typer.Option("--random-seed", help="Same seed, same rows.")] = 42,
+    random_seed: Annotated[
+        int,
+        typer.Option(
+            "--random-seed", min=-(2**63 - 1), max=2**63 - 1, help="Same seed, same rows."
+        ),
+    ] = 42,
     anchor: Annotated[
         str | None,
         typer.Option(
@@ -95,19 +101,12 @@ def demo(
 
     from pbl_db.connection import connect
     from pbl_db.crypto.keys import load_keyring
-    from pbl_db.demo import DemoSpec, describe, seed_demo
-    from pbl_db.errors import ConfigError
+    from pbl_db.demo import DemoSpec, describe, parse_anchor, seed_demo
 
     _refuse_in_production("pbl seed demo")
-    when = None
-    if anchor:
-        try:
-            when = dt.datetime.fromisoformat(anchor)
-        except ValueError:
-            raise ConfigError(f"--anchor {anchor!r} is not an ISO timestamp") from None
-        if when.tzinfo is None:
-            raise ConfigError("--anchor needs a time zone", "e.g. 2026-11-01T00:00:00+00:00")
+    when = parse_anchor(anchor) if anchor else None
     spec = DemoSpec(tenants, applications, devices, audit_logs, months, random_seed, when)
+    spec.check()
     ring = load_keyring(key_file)
     total = tenants + applications + devices + audit_logs
     with connect(target(database_url)) as conn, Progress("seeding demo data") as progress:

@@ -60,10 +60,19 @@ def create(
 ) -> None:
     """A new user; the password comes from stdin or a hidden prompt (argon2id-hashed). The
     tenant's max_users quota applies."""
-    from pbl_db.admin.users import create_user
+    from pbl_db.admin.users import _check_email, _check_role, create_user
+    from pbl_db.errors import ConfigError
+    from pbl_db.stats import resolve_tenant
 
-    password = read_secret("Password", confirm=True)
+    # everything that can be wrong is checked before the password is read or asked for
+    _check_email(email)
+    _check_role(role)
+    for label, value in (("--first-name", first_name), ("--last-name", last_name)):
+        if value is not None and len(value) > 100:
+            raise ConfigError(f"{label} is longer than 100 characters")
     with _connect(database_url, write="pbl users create") as conn:
+        resolve_tenant(conn, tenant)
+        password = read_secret("Password", confirm=True)
         change = create_user(
             conn, tenant, email=email, password=password, role=role, first_name=first_name,
             last_name=last_name, verified=verified, dry_run=dry_run,
@@ -120,10 +129,10 @@ def lock(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Lock the user out: no login (pbl_record_login_success refuses) until the time or unlock."""
-    from pbl_db.admin.users import lock_user
+    from pbl_db.admin.users import MAX_LOCK, lock_user
     from pbl_db.retention import parse_duration
 
-    span = parse_duration(duration, "--for") if duration is not None else None
+    span = parse_duration(duration, "--for", MAX_LOCK) if duration is not None else None
     with _connect(database_url, write="pbl users lock") as conn:
         change = lock_user(conn, tenant, user, duration=span, dry_run=dry_run)
     _report(change, as_json)

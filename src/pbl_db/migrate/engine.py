@@ -12,6 +12,7 @@ What pbl adds to yoyo:
 from __future__ import annotations
 
 import io
+import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stdout
@@ -29,12 +30,15 @@ from yoyo.migrations import default_migration_table
 
 from pbl_db import queries
 from pbl_db.connection import Target, connect
-from pbl_db.errors import BusyError, ConfigError, OperationFailed, RefusedError
+from pbl_db.errors import BusyError, ConfigError, OperationFailed, RefusedError, shown
 from pbl_db.migrate.source import MigrationFile, load_migrations
 from pbl_db.migrate.state import MigrationStatus, read_state, statuses
 from pbl_db.replica import require_primary
 
 EventSink = Callable[[str], None]
+
+
+MAX_LOCK_WAIT = 86400.0  # seconds: a day
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,18 @@ class Settings:
     statement_timeout: str = "15min"
     lock_wait: float = 300.0  # seconds to wait for another pbl migrate run
 
+    def check(self) -> None:
+        """Refuse a bad value before anything connects (ConfigError, exit 2)."""
+        normalise_timeout(self.lock_timeout, "--lock-timeout")
+        normalise_timeout(self.statement_timeout, "--statement-timeout")
+        wait = self.lock_wait
+        if not math.isfinite(wait) or not 0 <= wait <= MAX_LOCK_WAIT:
+            raise ConfigError(
+                f"--lock-wait {shown(wait)} must be a number of seconds from 0 to "
+                f"{MAX_LOCK_WAIT:.0f} (24 h)",
+                "use e.g. --lock-wait 300",
+            )
+
 
 @dataclass(frozen=True)
 class StepResult:
@@ -50,12 +66,12 @@ class StepResult:
     seconds: float
 
 
-def normalise_timeout(value: str) -> str:
-    """'5' means 5 s (PostgreSQL alone would read ms); units pass through: 500ms, 2min, 0."""
-    value = value.strip()
-    if not value:
-        raise ConfigError("empty timeout", "use e.g. 5s, 500ms, 2min or 0 for none")
-    return f"{value}s" if value.isdigit() and value != "0" else value
+def normalise_timeout(value: str, option: str = "timeout") -> str:
+    """'5' means 5 s (PostgreSQL alone would read ms); units: us, ms, s, min, h, d; 0 is none.
+    Returned in ms ('5s' -> '5000ms'); a value PostgreSQL would refuse is refused here."""
+    from pbl_db.timeouts import normalise_timeout as checked
+
+    return checked(value, option)
 
 
 class _Backend(PostgresqlPsycopgBackend):  # type: ignore[misc]
@@ -97,6 +113,7 @@ class Migrator:
         self.conninfo = target.conninfo if isinstance(target, Target) else target
         self.directory = directory
         self.settings = settings or Settings()
+        self.settings.check()
         self.emit: EventSink = on_event or (lambda _msg: None)
 
     # ---- reading -------------------------------------------------------------------------
@@ -112,6 +129,7 @@ class Migrator:
     def plan(self, target_id: str | None = None) -> list[MigrationFile]:
         """Pending migrations up to target_id; touches nothing."""
         files = self.files()
+        _check_target(files, target_id)
         applied, recorded = self._state()
         _refuse_drift(statuses(files, applied, recorded))
         return _pending(files, applied, target_id)
@@ -131,6 +149,7 @@ class Migrator:
 
     def apply(self, target_id: str | None = None) -> list[StepResult]:
         files = self.files()
+        _check_target(files, target_id)
         with self._locked_backend() as backend:
             conn = backend.connection
             applied, recorded = read_state(conn)
@@ -154,11 +173,12 @@ class Migrator:
             applied, _ = read_state(conn)
             if migration_id not in applied:
                 raise ConfigError(
-                    f"migration {migration_id} is not applied", "only applied ones can be accepted"
+                    f"migration {shown(migration_id)!r} is not applied",
+                    "only applied ones can be accepted; see 'pbl migrate status' for ids",
                 )
             if migration_id not in files:
                 raise ConfigError(
-                    f"migration {migration_id} has no file in {self.directory}",
+                    f"migration {shown(migration_id)} has no file in {shown(self.directory)}",
                     "restore the file first",
                 )
             _record_checksum(conn, files[migration_id])
@@ -197,8 +217,10 @@ class Migrator:
 
     def _timeouts(self) -> dict[str, str]:
         return {
-            "lock_timeout": normalise_timeout(self.settings.lock_timeout),
-            "statement_timeout": normalise_timeout(self.settings.statement_timeout),
+            "lock_timeout": normalise_timeout(self.settings.lock_timeout, "--lock-timeout"),
+            "statement_timeout": normalise_timeout(
+                self.settings.statement_timeout, "--statement-timeout"
+            ),
         }
 
     def _check_timeouts(self, conn: psycopg.Connection[Any]) -> None:
@@ -210,7 +232,7 @@ class Migrator:
                 )
         except psycopg.errors.InvalidParameterValue as exc:
             raise ConfigError(
-                f"bad timeout value: {_primary(exc)}", "use e.g. 5s, 500ms, 2min, 0"
+                f"bad timeout value: {shown(_primary(exc))}", "use e.g. 5s, 500ms, 2min, 0"
             ) from None
 
     def _acquire_lock(self, conn: psycopg.Connection[Any]) -> None:
@@ -417,12 +439,18 @@ def _refuse_drift(statuses: list[MigrationStatus]) -> None:
         )
 
 
+def _check_target(files: list[MigrationFile], target_id: str | None) -> None:
+    if target_id is not None and target_id not in {f.id for f in files}:
+        raise ConfigError(
+            f"--target: unknown migration {shown(target_id)!r}", "see 'pbl migrate status' for ids"
+        )
+
+
 def _pending(
     files: list[MigrationFile], applied: dict[str, datetime], target_id: str | None
 ) -> list[MigrationFile]:
+    _check_target(files, target_id)
     ids = [f.id for f in files]
-    if target_id is not None and target_id not in ids:
-        raise ConfigError(f"unknown migration {target_id!r}", "see 'pbl migrate status' for ids")
     limit = ids.index(target_id) + 1 if target_id is not None else len(files)
     return [f for f in files[:limit] if f.id not in applied]
 
@@ -446,11 +474,18 @@ def _rollback_plan(
     if to is not None:
         ids = [f.id for f in files]
         if to not in ids:
-            raise ConfigError(f"unknown migration {to!r}", "see 'pbl migrate status' for ids")
+            raise ConfigError(
+                f"--to: unknown migration {shown(to)!r}", "see 'pbl migrate status' for ids"
+            )
         if to not in applied:
             raise ConfigError(f"--to {to}: that migration is not applied", "pick an applied one")
         chosen = [f for f in done if ids.index(f.id) > ids.index(to)]
     else:
+        if count is not None and done and count > len(done):
+            raise ConfigError(
+                f"--count {count}: only {len(done)} migration(s) are applied",
+                f"use --count {len(done)} or --count all",
+            )
         chosen = done if count is None else done[-count:] if count else []
     plan = list(reversed(chosen))
     drifted = [s for s in statuses(plan, applied, recorded) if s.state == "drifted"]

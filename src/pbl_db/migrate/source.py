@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pbl_db.errors import ConfigError, RefusedError
+from pbl_db.errors import ConfigError, RefusedError, shown
 
 ROLLBACK_SUFFIX = ".rollback.sql"
 _NUMBERED = re.compile(r"^(\d+)_")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+MAX_NAME = 100  # characters of a migration's name (NNNN_ and .rollback.sql come on top)
 
 
 @dataclass(frozen=True)
@@ -154,16 +155,42 @@ _ROLLBACK_TEMPLATE = """\
 
 
 def scaffold(directory: Path, name: str) -> tuple[Path, Path]:
-    """Create the next-numbered NNNN_name.sql and NNNN_name.rollback.sql."""
+    """Create the next-numbered NNNN_name.sql and NNNN_name.rollback.sql (both or neither)."""
+    from pbl_db.pathcheck import output_dir
+
+    if len(name) > MAX_NAME:
+        raise ConfigError(
+            f"the migration name is {len(name)} characters long, at most {MAX_NAME}",
+            "give a short name, e.g. add_devices_region",
+        )
     slug = re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
     if not slug or not _NAME.match(slug):
-        raise ConfigError(f"bad migration name {name!r}", "use letters, digits and underscores")
-    if not directory.is_dir():
-        raise ConfigError(f"migrations directory {directory} does not exist", "create it first")
+        raise ConfigError(
+            f"bad migration name {shown(name)!r}", "use letters, digits and underscores"
+        )
+    output_dir(directory, "--sql-dir", create=False)
     numbers = [int(m.group(1)) for p in directory.glob("*.sql") if (m := _NUMBERED.match(p.name))]
     migration_id = f"{(max(numbers) + 1) if numbers else 1:04d}_{slug}"
     forward = directory / f"{migration_id}.sql"
     rollback = directory / f"{migration_id}{ROLLBACK_SUFFIX}"
-    forward.write_text(_TEMPLATE.format(id=migration_id), encoding="utf-8")
-    rollback.write_text(_ROLLBACK_TEMPLATE.format(id=migration_id), encoding="utf-8")
+    made: list[Path] = []
+    try:
+        for path, template in ((forward, _TEMPLATE), (rollback, _ROLLBACK_TEMPLATE)):
+            with path.open("x", encoding="utf-8") as out:
+                made.append(path)
+                out.write(template.format(id=migration_id))
+    except BaseException as exc:
+        for path in made:  # both files or neither
+            path.unlink(missing_ok=True)
+        if isinstance(exc, FileExistsError):
+            raise ConfigError(
+                f"{shown(exc.filename)} exists already",
+                "rerun `pbl migrate new` for the next number",
+            ) from None
+        if isinstance(exc, OSError):
+            raise ConfigError(
+                f"cannot write migration files in {shown(directory)}: {exc.strerror or exc}",
+                "check the directory (--sql-dir) and its permissions",
+            ) from None
+        raise
     return forward, rollback
