@@ -560,3 +560,68 @@ def test_checkpoint_and_write_checks_read_the_views_of_the_major(
         assert writes["status"] == "WARN", writes
     else:  # the old counter mixes in COPY's ring buffers: a restore would read as an alarm
         assert writes["status"] == "OK" and "reported, not judged" in writes["summary"]
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("[checks.long_query]\ncrit = -5\n", "negative"),
+        ("[checks.long_query]\nwarn = nan\n", "not a finite number"),
+        ("[checks.long_query]\nwarn = inf\n", "not a finite number"),
+        ("[checks.long_query]\nwarn = 1e400\n", "not a finite number"),
+        ('[checks.long_query]\nwarn = "-5s"\n', "bad threshold"),
+        ("[checks.long_query]\nwarn = 600\ncrit = 300\n", "warn 600s is above crit 300s"),
+        ('[checks.cache_hit]\nwarn = "80%"\ncrit = "90%"\n', "warn 80% is below crit 90%"),
+        ("[checks.dead_tuples]\nmin_rows = -1\n", "negative"),
+        ("[checks.dead_tuples]\nmin_rows = [1]\n", "bad threshold"),
+    ],
+)
+def test_config_thresholds_pass_the_command_line_checks(
+    pbl: Pbl, db_url: str, tmp_path: Path, toml: str, message: str
+) -> None:
+    config = tmp_path / "health.toml"
+    config.write_text(toml)
+    result = pbl("health", "--database-url", db_url, "--config", str(config), "--check", "version")
+    assert result.code == 2, result.out
+    assert message in result.err and "health config" not in result.err  # not a read error
+    assert "internal error" not in result.err
+
+
+def test_big_finite_thresholds_are_allowed(pbl: Pbl, db_url: str, tmp_path: Path) -> None:
+    config = tmp_path / "health.toml"
+    config.write_text("[checks.long_query]\nwarn = 1e300\ncrit = 1e301\n")
+    result = pbl("health", "--database-url", db_url, "--config", str(config), "--list", "--json")
+    assert result.code == 0, result.err
+    row = next(r for r in json.loads(result.out) if r["id"] == "long_query")
+    assert (row["warn"], row["crit"]) == (1e300, 1e301)
+
+
+def test_config_that_is_not_utf8_names_the_file(pbl: Pbl, db_url: str, tmp_path: Path) -> None:
+    config = tmp_path / "bin.toml"
+    config.write_bytes(b"\xff\xfe[checks]\n")
+    result = pbl("health", "--database-url", db_url, "--config", str(config))
+    assert result.code == 2
+    assert "(--config) is not UTF-8 text (byte 1)" in result.err
+
+
+def test_explicit_sql_dir_that_is_wrong_is_an_error_not_a_skip(
+    pbl: Pbl, db_url: str, tmp_path: Path
+) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    wrong = pbl(
+        "health", "--database-url", db_url, "--check", "migrations", "--sql-dir", str(afile)
+    )
+    assert wrong.code == 2 and "--sql-dir" in wrong.err and "is not a directory" in wrong.err
+    fine = pbl("health", "--database-url", db_url, "--check", "migrations", "--json")
+    assert checks_by_id(fine)["migrations"]["status"] != "SKIP"
+
+
+def test_malformed_redis_url_names_its_source(pbl: Pbl, db_url: str) -> None:
+    args = ("health", "--database-url", db_url, "--check", "redis_ping", "--json")
+    bad = pbl(*args, "--redis-url", "http://:RedisS3cret@x/0")
+    summary = checks_by_id(bad)["redis_ping"]["summary"]
+    assert bad.code == 1 and "malformed --redis-url" in summary and "S3cret" not in bad.out
+    long_host = pbl(*args, "--redis-url", "redis://" + "h" * 100 + ":6379/0")
+    assert long_host.code == 1 and "internal error" not in long_host.err
+    assert "host name is too long" in checks_by_id(long_host)["redis_ping"]["summary"]

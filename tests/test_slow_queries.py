@@ -586,3 +586,70 @@ def test_csvlog_written_by_a_cluster(own_cluster: PgServer, pbl: Pbl) -> None:
         f"CREATE TABLE {marker} (id integer, note text)": 1,
     }
     assert "(csvlog log)" in result.err
+
+
+def _strict_json(text: str) -> Any:
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"--json printed {constant}, which is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_json_stays_valid_json_with_absurd_durations(tmp_path: Path, pbl: Pbl) -> None:
+    log = tmp_path / "slow.log"
+    huge = "9" * 300 + ".0"
+    lines = [
+        f"2026-01-01 00:00:00 UTC [42] LOG:  duration: {huge} ms  statement: SELECT 1",
+        f"2026-01-01 00:00:00 UTC [42] LOG:  duration: {'9' * 400} ms  statement: SELECT 2",
+        "2026-01-01 00:00:01 UTC [42] LOG:  duration: 1e999 ms  statement: SELECT 3",
+        "2026-01-01 00:00:02 UTC [43] LOG:  duration: 12.5 ms  statement: SELECT 4",
+    ]
+    log.write_text("\n".join(lines) + "\n")
+    result = pbl("slow-queries", "--from-log", str(log), "--json")
+    assert result.code == 0, result.err
+    rows = _strict_json(result.out)
+    assert [r["query"] for r in rows] == ["SELECT $1"]  # only the plausible duration counted
+    assert rows[0]["calls"] == 1 and rows[0]["share_pct"] == 100.0
+
+
+def test_json_renderer_never_prints_infinity_or_nan(capsys: pytest.CaptureFixture[str]) -> None:
+    from pbl_db.cli.output import render
+
+    render([{"a": float("inf"), "b": [float("nan"), 1.5], "c": {"d": -float("inf")}}], as_json=True)
+    assert _strict_json(capsys.readouterr().out) == [
+        {"a": None, "b": [None, 1.5], "c": {"d": None}}
+    ]
+
+
+def test_gz_log_that_is_not_gzip_is_a_usage_error(tmp_path: Path, pbl: Pbl) -> None:
+    fake = tmp_path / "fake.log.gz"
+    fake.write_text("not gzip at all\n")
+    result = pbl("slow-queries", "--from-log", str(fake))
+    assert result.code == 2
+    assert "is not a gzip file" in result.err and "internal error" not in result.err
+    import gzip
+
+    cut = tmp_path / "cut.log.gz"
+    cut.write_bytes(gzip.compress(b"2026-01-01 LOG:  duration: 1 ms  statement: SELECT 1\n")[:-12])
+    result = pbl("slow-queries", "--from-log", str(cut))
+    assert result.code == 2 and "cut short" in result.err
+
+
+def test_from_log_streams_a_fifo(tmp_path: Path, pbl: Pbl) -> None:
+    import os
+    import threading
+
+    fifo = tmp_path / "log.fifo"
+    os.mkfifo(fifo)
+    line = "2026-01-01 00:00:00 UTC [42] LOG:  duration: 2.5 ms  statement: SELECT 1\n"
+
+    def feed() -> None:
+        with fifo.open("w") as writer:
+            writer.write(line)
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    result = pbl("slow-queries", "--from-log", str(fifo), "--json")
+    writer.join(timeout=10)
+    assert result.code == 0, result.err
+    assert _strict_json(result.out)[0]["total_ms"] == 2.5

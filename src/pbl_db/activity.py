@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import psycopg
 
 IDLE_IN_TRANSACTION = ("idle in transaction", "idle in transaction (aborted)")
+PID_MAX = 2**31 - 1  # a pid is an int4 in pg_stat_activity
 TERMINATE_WAIT_MS = 5000
 
 
@@ -28,6 +29,11 @@ def sessions(conn: psycopg.Connection[Any], *, include_all: bool = False) -> lis
 
 def session(conn: psycopg.Connection[Any], pid: int) -> dict[str, Any]:
     """One backend by pid; ConfigError when the server has no such backend."""
+    if not 1 <= pid <= PID_MAX:
+        raise ConfigError(
+            f"pid must be between 1 and {PID_MAX:,}",
+            "list the sessions with pbl activity --all (pids come from pg_stat_activity)",
+        )
     found = _fetch(conn, [pid], True)
     if not found:
         raise ConfigError(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pbl_db import queries
+from pbl_db.errors import ConfigError, shown
 
 if TYPE_CHECKING:
     import psycopg
@@ -33,6 +34,29 @@ TABLE_KEYS = (
 )
 
 
+def _check_schema(schema: str | None) -> None:
+    """A schema name the server can be asked about: UTF-8 text without NUL."""
+    if schema is None:
+        return
+    try:
+        schema.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(
+            f"--schema {shown(schema)} is not valid UTF-8 text", "check the name"
+        ) from None
+    if "\x00" in schema:
+        raise ConfigError(f"--schema {shown(schema)} contains a NUL character", "check the name")
+
+
+def _require_schema(conn: psycopg.Connection[Any], schema: str | None) -> None:
+    """An unknown --schema is a mistake to name, not an empty listing."""
+    if schema is None:
+        return
+    row = conn.execute(queries.load("get_schema_exists"), {"schema": schema}).fetchone()
+    if not row or not row[0]:
+        raise ConfigError(f"no schema {shown(schema)!r} in this database", "check the name")
+
+
 def tables(
     conn: psycopg.Connection[Any], schema: str | None = None, *, partitions: bool = False
 ) -> list[dict[str, Any]]:
@@ -41,6 +65,8 @@ def tables(
     partitions are listed too only with partitions=True, each naming its parent."""
     from psycopg.rows import dict_row
 
+    _check_schema(schema)
+    _require_schema(conn, schema)
     cur = conn.cursor(row_factory=dict_row)
     rows = cur.execute(
         queries.load("list_tables_stats"), {"schema": schema, "partitions": partitions}
@@ -178,6 +204,8 @@ def indexes(
     always)."""
     from psycopg.rows import dict_row
 
+    _check_schema(schema)
+    _require_schema(conn, schema)
     cur = conn.cursor(row_factory=dict_row)
     rows = cur.execute(
         queries.load("list_indexes_stats"), {"schema": schema, "partitions": partitions}

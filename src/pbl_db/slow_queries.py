@@ -25,7 +25,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from pbl_db import queries
-from pbl_db.errors import ConfigError, RefusedError
+from pbl_db.errors import ConfigError, RefusedError, shown
 from pbl_db.server_settings import SettingChange, alter_system
 
 ORDER_KEYS = {"total": "total_ms", "mean": "mean_ms", "calls": "calls", "io": "io_ms"}
@@ -42,9 +42,11 @@ IO_COLUMNS = (
     "temp_blk_write_time",
 )
 REQUIRED_COLUMNS = ("userid", "dbid", "queryid", "query", "calls", "rows")
-_DURATION = re.compile(r"^\s*(\d{1,10})\s*(ms|s|min|h)?\s*$", re.IGNORECASE)
+_DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|min|h)?\s*$", re.IGNORECASE)
 _UNIT_MS = {"ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000}
 _INT_MAX = 2**31 - 1
+MAX_TOP = 100_000
+MAX_MIN_CALLS = 2**63 - 1  # calls (and snapshot ids) are bigints
 _OVERRIDING_SOURCES = ("database", "user", "database user", "client", "session")
 
 
@@ -181,16 +183,19 @@ def _query(name: str, state: ExtensionState, **extra: sql.Composable) -> sql.Com
 def _check_order(order_by: str) -> sql.Composable:
     if order_by not in ORDER_KEYS:
         raise ConfigError(
-            f"--order-by {order_by!r} is not known", f"use one of {', '.join(ORDER_KEYS)}"
+            f"--order-by {shown(repr(order_by))} is not known",
+            f"use one of {', '.join(ORDER_KEYS)}",
         )
     return sql.Identifier("r", ORDER_KEYS[order_by])
 
 
 def _check_counts(top: int, min_calls: int) -> None:
-    if top < 1:
-        raise ConfigError(f"--top {top} is not positive", "use e.g. --top 10")
-    if min_calls < 0:
-        raise ConfigError(f"--min-calls {min_calls} is negative", "use e.g. --min-calls 5")
+    if not 1 <= top <= MAX_TOP:
+        raise ConfigError(f"--top must be between 1 and {MAX_TOP:,}", "use e.g. --top 10")
+    if not 0 <= min_calls <= MAX_MIN_CALLS:
+        raise ConfigError(
+            f"--min-calls must be between 0 and {MAX_MIN_CALLS:,}", "use e.g. --min-calls 5"
+        )
 
 
 @dataclass
@@ -284,6 +289,8 @@ def report(
     """The top statements of this database now, or their delta since a snapshot (id or label)."""
     order_key = _check_order(order_by)
     _check_counts(top, min_calls)
+    if since is not None:
+        _snapshot_params(since)
     state = require(conn)
     notes: list[str] = []
     snapshot: Snapshot | None = None
@@ -409,15 +416,29 @@ def _snapshot(row: dict[str, Any]) -> Snapshot:
     )
 
 
+def _text(value: str, what: str) -> str:
+    """value, refused (ConfigError) when it cannot be PostgreSQL text (not UTF-8, NUL)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(f"{what} {shown(value)} is not valid UTF-8 text", "retype it") from None
+    if "\x00" in value:
+        raise ConfigError(f"{what} {shown(value)} contains a NUL character", "remove it")
+    return value
+
+
 def take_snapshot(conn: psycopg.Connection[Any], label: str | None = None) -> Snapshot:
     """Store this database's pg_stat_statements counters; nobody's statistics are reset."""
+    if label is not None:
+        _text(label, "--label")
     if label is not None and not 1 <= len(label) <= 200:
         raise ConfigError(
             "--label must be 1 to 200 characters", "use a short name, e.g. pre-deploy"
         )
-    if label is not None and label.isdigit():
+    if label is not None and label.isascii() and label.isdigit():
         raise ConfigError(
-            f"--label {label!r} is a number", "use a name with a letter: --since takes ids too"
+            f"--label {shown(repr(label))} is a number",
+            "use a name with a letter: --since takes ids too",
         )
     state = require(conn)
     dealloc, stats_reset = _info(conn, state)
@@ -458,10 +479,24 @@ def list_snapshots(conn: psycopg.Connection[Any]) -> list[Snapshot]:
         raise _snapshot_privilege() from None
 
 
+def _snapshot_params(ref: str) -> dict[str, Any]:
+    """The lookup of a snapshot by id (digits) or label; refused before any SQL when it cannot
+    name one (not text PostgreSQL holds, or an id beyond a bigint)."""
+    ref = _text(ref.strip(), "snapshot")
+    if not (ref.isascii() and ref.isdigit()):
+        return {"id": None, "label": ref}
+    if len(ref) > 19 or int(ref) > MAX_MIN_CALLS:  # ids are bigints
+        raise ConfigError(
+            f"no snapshot {shown(repr(ref))} in this database",
+            "`pbl slow-queries snapshot list` shows them",
+        )
+    return {"id": int(ref), "label": None}
+
+
 def find_snapshot(conn: psycopg.Connection[Any], ref: str) -> Snapshot:
     """A snapshot by id, or the newest one with that label."""
     ref = ref.strip()
-    params = {"id": int(ref), "label": None} if ref.isdigit() else {"id": None, "label": ref}
+    params = _snapshot_params(ref)
     try:
         row = (
             conn.cursor(row_factory=dict_row)
@@ -474,7 +509,7 @@ def find_snapshot(conn: psycopg.Connection[Any], ref: str) -> Snapshot:
         raise _snapshot_privilege() from None
     if row is None:
         raise ConfigError(
-            f"no snapshot {ref!r} in this database",
+            f"no snapshot {shown(repr(ref))} in this database",
             "`pbl slow-queries snapshot list` shows them; `pbl slow-queries snapshot` takes one",
         )
     return _snapshot(row)
@@ -565,12 +600,19 @@ def parse_duration_ms(text: str) -> int:
     match = _DURATION.match(text)
     if not match:
         raise ConfigError(
-            f"--min-duration {text!r} is not a duration",
+            f"--min-duration {shown(repr(text))} is not a duration",
             "use e.g. 250ms, 1s or 2min (a bare number is milliseconds)",
         )
-    value = int(match.group(1)) * _UNIT_MS[(match.group(2) or "ms").lower()]
-    if value > _INT_MAX:
-        raise ConfigError(f"--min-duration {text!r} is too long", "use at most 24 days")
+    digits = match.group(1).lstrip("0") or "0"
+    too_long = len(digits) > 10  # int() of thousands of digits is slow, and refused anyway
+    if not too_long:
+        value = int(digits) * _UNIT_MS[(match.group(2) or "ms").lower()]
+        too_long = value > _INT_MAX
+    if too_long:
+        raise ConfigError(
+            f"--min-duration {shown(repr(text))} is too long",
+            f"at most 24 days ({_INT_MAX:,} ms)",
+        )
     return value
 
 

@@ -24,14 +24,16 @@ import gzip
 import io
 import itertools
 import json
+import math
 import re
 import sys
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import IO, Any
 
-from pbl_db.errors import ConfigError
+from pbl_db.errors import ConfigError, shown
+from pbl_db.pathcheck import input_file
 
 FORMATS = ("auto", "stderr", "csvlog", "jsonlog")
 ORDER_KEYS = {"total": "total_ms", "mean": "mean_ms", "calls": "calls", "max": "max_ms"}
@@ -48,6 +50,9 @@ _CSV_START = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? [^,]*,")
 # csvlog columns (PostgreSQL 13-17): 2 database_name, 3 process_id, 13 message, 25 query_id (14+)
 _CSV_DB, _CSV_PID, _CSV_MESSAGE, _CSV_QUERY_ID = 2, 3, 13, 25
 _MAX_PENDING = 10_000
+# a duration beyond this (about 31 years) is not a real one: such a line is skipped, so sums
+# and shares stay finite (a 300-digit duration would make them inf, and --json invalid)
+MAX_DURATION_MS = 1e12
 
 
 @dataclass(frozen=True)
@@ -161,6 +166,8 @@ def timed_statements(entries: Iterable[Entry]) -> Iterator[Timed]:
             if match is None:
                 continue
             ms = float(match.group(1))
+            if not math.isfinite(ms) or ms > MAX_DURATION_MS:
+                continue
             tail = message[match.end() :]
             if not tail.strip():
                 text = pending.pop(entry.pid, None)
@@ -301,16 +308,14 @@ def _open(path: str) -> IO[str]:
         return io.TextIOWrapper(
             sys.stdin.buffer, encoding="utf-8", errors="replace", newline=newline
         )
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigError(f"log file {path} not found", "give the server log's path (--from-log)")
+    file = input_file(path, "--from-log")  # a FIFO is fine: a log can be streamed in
     try:
         if path.endswith(".gz"):
             return gzip.open(file, "rt", encoding="utf-8", errors="replace", newline=newline)
         return file.open(encoding="utf-8", errors="replace", newline=newline)
     except PermissionError:
         raise ConfigError(
-            f"cannot read {path}: permission denied",
+            f"cannot read {shown(path)}: permission denied",
             "run as the server's OS user or a member of its group, or copy the log",
         ) from None
 
@@ -351,32 +356,47 @@ def report(
 ) -> LogReport:
     """Read a server log (streamed) and rank its statements like `pbl slow-queries`."""
     if fmt not in FORMATS:
-        raise ConfigError(f"--format {fmt!r} is not known", f"use one of {', '.join(FORMATS)}")
+        raise ConfigError(
+            f"--format {shown(repr(fmt))} is not known", f"use one of {', '.join(FORMATS)}"
+        )
     if order_by not in ORDER_KEYS:
         hint = "a server log has no I/O times: " if order_by == "io" else ""
         raise ConfigError(
-            f"--order-by {order_by!r} does not apply to a log",
+            f"--order-by {shown(repr(order_by))} does not apply to a log",
             f"{hint}use one of {', '.join(ORDER_KEYS)}",
         )
     if top < 1 or min_calls < 0:
         raise ConfigError("--top must be positive and --min-calls not negative", "e.g. --top 10")
     with _open(path) as handle:
-        first = next(iter(handle), "")
-        lines = itertools.chain([first], handle)
-        detected = detect_format(first, path) if fmt == "auto" else fmt
-        entries = {"stderr": stderr_entries, "csvlog": csv_entries, "jsonlog": json_entries}[
-            detected
-        ](lines)
-        stats, durations, saw_database = aggregate(timed_statements(entries), database=database)
+        try:
+            first = next(iter(handle), "")
+            lines = itertools.chain([first], handle)
+            detected = detect_format(first, path) if fmt == "auto" else fmt
+            entries = {"stderr": stderr_entries, "csvlog": csv_entries, "jsonlog": json_entries}[
+                detected
+            ](lines)
+            stats, durations, saw_database = aggregate(timed_statements(entries), database=database)
+        except (gzip.BadGzipFile, zlib.error, EOFError) as exc:
+            problem = (
+                "is a gzip file cut short"
+                if isinstance(exc, EOFError)
+                else "is a corrupt gzip file"
+                if isinstance(exc, zlib.error) or "CRC" in str(exc)
+                else "is not a gzip file"
+            )
+            raise ConfigError(
+                f"--from-log {shown(path)} {problem}",
+                "give the log itself, or a complete .gz of it",
+            ) from None
     if database is not None and not saw_database:
         raise ConfigError(
-            f"--log-database {database}: this {detected} log does not name databases",
+            f"--log-database {shown(database)}: this {detected} log does not name databases",
             "use a csvlog or jsonlog file, or a log_line_prefix with db=%d",
         )
     if not durations:
-        where = f" for database {database}" if database else ""
+        where = f" for database {shown(database)}" if database else ""
         raise ConfigError(
-            f"no statement durations in {path}{where} (read as {detected})",
+            f"no statement durations in {shown(path)}{where} (read as {detected})",
             "set log_min_duration_statement (e.g. `pbl slow-queries enable --min-duration 250ms`), "
             "let the server log for a while, and keep lc_messages in English",
         )

@@ -18,13 +18,14 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from pbl_db import queries
-from pbl_db.errors import ConfigError, OperationFailed
+from pbl_db.errors import ConfigError, OperationFailed, shown
 
 if TYPE_CHECKING:
     import psycopg
     import redis as redis_lib
 
 DEFAULT_TTL = 300
+MAX_TTL = 30 * 86400  # a cached entry is re-checked on every call; a month is plenty
 KEY_PREFIX = "pbl:stats:v1"
 ALL_TIME = dt.datetime(1, 1, 1, tzinfo=dt.UTC)  # "since the beginning" (-infinity in SQL)
 
@@ -72,9 +73,17 @@ def parse_since(value: str | None) -> dt.datetime | None:
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
         raise ConfigError(
-            f"--since {value!r} is not a date", "use YYYY-MM-DD or an ISO timestamp"
+            f"--since {shown(repr(value))} is not a date", "use YYYY-MM-DD or an ISO timestamp"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    try:
+        moment.astimezone(dt.UTC)  # the cache key and the query use it in UTC
+    except OverflowError:
+        raise ConfigError(
+            f"--since {shown(repr(value))} is out of range in UTC",
+            "give a date between 0001-01-02 and 9999-12-30",
+        ) from None
+    return moment
 
 
 def resolve_tenant(conn: psycopg.Connection[Any], value: str) -> Tenant:
@@ -86,6 +95,12 @@ def resolve_tenant(conn: psycopg.Connection[Any], value: str) -> Tenant:
     from pbl_db.tenant import tenant_transaction
 
     text = value.strip()
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(
+            f"tenant {shown(text)} is not valid UTF-8 text", "give a tenant id (UUID) or slug"
+        ) from None
     try:
         tenant_id: uuid.UUID | None = uuid.UUID(text)
     except ValueError:
@@ -102,11 +117,13 @@ def resolve_tenant(conn: psycopg.Connection[Any], value: str) -> Tenant:
         bypass = conn.execute(queries.load("get_rls_bypass")).fetchone()
         if not (bypass and bypass[0]):
             raise ConfigError(
-                f"no tenant with slug {text!r} is visible to {conn.info.user}, which is subject "
-                "to row-level security",
+                f"no tenant with slug {shown(repr(text))} is visible to {conn.info.user}, "
+                "which is subject to row-level security",
                 "pass the tenant's id (UUID) instead of its slug",
             )
-    raise ConfigError(f"no tenant {text!r}", "give a tenant id (UUID) or slug that exists")
+    raise ConfigError(
+        f"no tenant {shown(repr(text))}", "give a tenant id (UUID) or slug that exists"
+    )
 
 
 def _key(scope: tuple[Any, ...], tenant_id: uuid.UUID, since: dt.datetime | None) -> str:
@@ -174,8 +191,11 @@ def tenant_stats(
 
     from pbl_db.tenant import tenant_transaction
 
-    if ttl < 1:
-        raise ConfigError(f"cache TTL must be at least 1 second, not {ttl}", "e.g. --ttl 300")
+    if not 1 <= ttl <= MAX_TTL:
+        raise ConfigError(
+            f"--ttl must be between 1 and {MAX_TTL:,} seconds (30 days), not {shown(ttl)}",
+            "e.g. --ttl 300",
+        )
     tenant = uuid.UUID(str(tenant_id))
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=dt.UTC)

@@ -13,7 +13,7 @@ from pbl_db import queries
 from pbl_db.audit.db import block_of, prepare, removed_leaves_query, with_content
 from pbl_db.audit.encoding import SealRecord, format_timestamp, row_encoding, row_hash
 from pbl_db.audit.merkle import PathStep, audit_path, leaf_hash, merkle_root, root_from_path
-from pbl_db.errors import ConfigError, OperationFailed
+from pbl_db.errors import ConfigError, OperationFailed, shown
 
 CHECK = (
     "verification_hash = sha256(encoding); leaf = sha256(0x00 || bytes(verification_hash)); "
@@ -60,7 +60,7 @@ def proof(conn: psycopg.Connection[Any], row_id: str) -> Proof:
     try:
         wanted = uuid.UUID(row_id)
     except ValueError:
-        raise ConfigError(f"{row_id!r} is not an audit row id (a UUID)") from None
+        raise ConfigError(f"{shown(repr(row_id))} is not an audit row id (a UUID)") from None
     prepare(conn, "pbl audit proof")
     rows = conn.execute(with_content("get_audit_proof_row"), {"row_id": wanted}).fetchall()
     if not rows:

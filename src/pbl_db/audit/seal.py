@@ -23,7 +23,7 @@ from pbl_db import queries
 from pbl_db.audit.db import prepare
 from pbl_db.audit.encoding import GENESIS, SealRecord
 from pbl_db.audit.merkle import leaf_hash, merkle_root
-from pbl_db.errors import BusyError, ConfigError, OperationFailed
+from pbl_db.errors import BusyError, ConfigError, OperationFailed, shown
 from pbl_db.replica import require_primary
 
 PERIODS = ("hour", "day", "month")
@@ -58,9 +58,9 @@ def seal(
     on_progress: SealProgress | None = None,
 ) -> list[SealedBlock]:
     """Seal every closed period (ended at or before `until`, default now) with unsealed rows."""
-    require_primary(conn, "pbl audit seal")
     if period not in PERIODS:
-        raise ConfigError(f"--period {period!r} is not one of {', '.join(PERIODS)}")
+        raise ConfigError(f"--period {shown(repr(period))} is not one of {', '.join(PERIODS)}")
+    require_primary(conn, "pbl audit seal")
     prepare(conn, "pbl audit seal")
     cutoff_row = conn.execute(
         queries.load("get_audit_seal_cutoff"), {"period": period, "until": until}

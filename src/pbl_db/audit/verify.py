@@ -23,7 +23,7 @@ from pbl_db import queries
 from pbl_db.audit.db import block_of, prepare, removed_leaves_query, with_content
 from pbl_db.audit.encoding import GENESIS, SealRecord, row_hash, seq_tag
 from pbl_db.audit.merkle import MerkleBuilder, leaf_hash
-from pbl_db.errors import ConfigError
+from pbl_db.errors import ConfigError, shown
 
 VerifyProgress = Callable[[int, int], None]
 FETCH = 5000
@@ -234,9 +234,15 @@ def verify_tenant(
 
 
 def _resolve_tenant(conn: psycopg.Connection[Any], value: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(
+            f"--tenant {shown(value)} is not valid UTF-8 text", "give a tenant id or slug"
+        ) from None
     row = conn.execute(queries.load("get_audit_chain_tenant"), {"value": value}).fetchone()
     if row is None:
-        raise ConfigError(f"no tenant {value!r}", "give a tenant id or slug")
+        raise ConfigError(f"no tenant {shown(repr(value))}", "give a tenant id or slug")
     return str(row[0])
 
 

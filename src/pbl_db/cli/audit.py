@@ -13,14 +13,14 @@ app = typer.Typer(help="Tamper-evident audit trail: seal, proof, verify.")
 
 
 def _when(value: str | None, option: str) -> dt.datetime | None:
-    from pbl_db.errors import ConfigError
+    from pbl_db.errors import ConfigError, shown
 
     if value is None:
         return None
     try:
         when = dt.datetime.fromisoformat(value)
     except ValueError:
-        raise ConfigError(f"{option} {value!r} is not an ISO timestamp") from None
+        raise ConfigError(f"{option} {shown(repr(value))} is not an ISO timestamp") from None
     if when.tzinfo is None:
         raise ConfigError(f"{option} needs a time zone", "e.g. 2026-11-01T00:00:00+00:00")
     return when

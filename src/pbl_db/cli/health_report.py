@@ -56,6 +56,7 @@ def run_health(o: Options) -> int:
         skip=o.skip,
         redis_url=o.redis_url or os.environ.get("REDIS_URL") or None,
         migrations_dir=migrations_dir,
+        redis_source="--redis-url" if o.redis_url else "REDIS_URL",
     )
     if o.fmt is Format.nagios:
         from pbl_db.health.formats import nagios
@@ -66,6 +67,7 @@ def run_health(o: Options) -> int:
     if o.fmt is Format.prometheus:
         from pbl_db.health.formats import prometheus
 
+        # by design: a textfile collector keeps the metrics (pbl_health_up 0) only on exit 0
         print(prometheus(report), end="")
         return 0
     if o.as_json or o.fmt is Format.json:

@@ -21,7 +21,15 @@ Partitions = Annotated[
     ),
 ]
 Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
-Pid = Annotated[int, typer.Argument(help="The backend's pid (pbl activity lists them).")]
+Pid = Annotated[
+    int,
+    typer.Argument(
+        min=1,
+        max=2**31 - 1,
+        help="The backend's pid (pbl activity lists them).",
+        show_default=False,
+    ),
+]
 QUERY_WIDTH = 60
 
 

@@ -78,7 +78,9 @@ def _table(rows: Sequence[dict[str, Any]], *, from_log: bool, delta: bool, title
 @app.callback(invoke_without_command=True)
 def slow_queries(
     ctx: typer.Context,
-    top: Annotated[int, typer.Option("--top", min=1, help="How many statements to show.")] = 10,
+    top: Annotated[
+        int, typer.Option("--top", min=1, max=100_000, help="How many statements to show.")
+    ] = 10,
     order_by: Annotated[
         str,
         typer.Option(
@@ -87,7 +89,10 @@ def slow_queries(
         ),
     ] = "total",
     min_calls: Annotated[
-        int, typer.Option("--min-calls", min=0, help="Hide statements called fewer times.")
+        int,
+        typer.Option(
+            "--min-calls", min=0, max=2**63 - 1, help="Hide statements called fewer times."
+        ),
     ] = 1,
     since: Annotated[
         str | None,
@@ -252,7 +257,10 @@ def enable(
 
     from pbl_db.connection import connect
     from pbl_db.slow_queries import enable as run_enable
+    from pbl_db.slow_queries import parse_duration_ms
 
+    if min_duration is not None:
+        parse_duration_ms(min_duration)  # refused before connecting, in a dry run too
     with connect(target(database_url)) as conn:
         result = run_enable(
             conn,

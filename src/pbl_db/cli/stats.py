@@ -25,7 +25,10 @@ def stats(
         typer.Option("--no-cache", help="Compute from PostgreSQL; neither read nor write Redis."),
     ] = False,
     ttl: Annotated[
-        int, typer.Option("--ttl", min=1, help="Seconds a cached result is kept in Redis.")
+        int,
+        typer.Option(
+            "--ttl", min=1, max=30 * 86400, help="Seconds a cached result is kept in Redis."
+        ),
     ] = 300,
     as_json: Json = False,
     database_url: DatabaseUrl = None,

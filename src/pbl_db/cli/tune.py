@@ -48,6 +48,7 @@ Cpus = Annotated[
     typer.Option(
         "--cpus",
         min=1,
+        max=1024,
         help="The server's CPUs. Detected when the server is local.",
         show_default=False,
     ),
@@ -58,6 +59,7 @@ Connections = Annotated[
     typer.Option(
         "--connections",
         min=1,
+        max=10_000,
         help="max_connections to plan for and recommend (default: the server's, unchanged).",
         show_default=False,
     ),
@@ -94,7 +96,9 @@ def _request(
     for item in overrides or []:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
-            raise typer.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--set")
+            from pbl_db.errors import shown
+
+            raise typer.BadParameter(f"{shown(repr(item))} is not NAME=VALUE", param_hint="--set")
         pairs.append((name.strip().lower(), value.strip()))
     return Request(
         profile=profile.value,
@@ -256,7 +260,11 @@ def revert(
     change: Annotated[
         int | None,
         typer.Option(
-            "--change", min=1, help="The change id (pbl tune history).", show_default=False
+            "--change",
+            min=1,
+            max=2**63 - 1,
+            help="The change id (pbl tune history).",
+            show_default=False,
         ),
     ] = None,
     last: Annotated[
@@ -291,7 +299,9 @@ def revert(
 
 @app.command()
 def history(
-    limit: Annotated[int, typer.Option("--limit", min=1, help="How many changes.")] = 50,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=100_000, help="How many changes.")
+    ] = 50,
     database_url: DatabaseUrl = None,
     as_json: Json = False,
 ) -> None:

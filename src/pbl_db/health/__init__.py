@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pbl_db.errors import ConfigError
+from pbl_db.errors import ConfigError, shown
 from pbl_db.health.config import CHECK_IDS, POSTGRES_CHECKS, REDIS_CHECKS, Settings
 from pbl_db.health.model import Check, Status, worst
 
@@ -37,7 +37,9 @@ def select(only: list[str], skip: list[str]) -> list[str]:
     """Check ids to run, in the documented order."""
     for name in [*only, *skip]:
         if name not in CHECK_IDS:
-            raise ConfigError(f"unknown check {name!r}", f"known checks: {', '.join(CHECK_IDS)}")
+            raise ConfigError(
+                f"unknown check {shown(repr(name))}", f"known checks: {', '.join(CHECK_IDS)}"
+            )
     chosen = [i for i in CHECK_IDS if (not only or i in only) and i not in skip]
     if not chosen:
         raise ConfigError("no check left to run", "drop a --skip or widen --check")
@@ -52,6 +54,7 @@ def run(
     skip: list[str] | None = None,
     redis_url: str | None = None,
     migrations_dir: Path | None = None,
+    redis_source: str = "REDIS_URL",
 ) -> Report:
     """Run the chosen checks; never raises for a server that is down (that is a CRIT)."""
     import time
@@ -62,5 +65,6 @@ def run(
     started = time.perf_counter()
     pg_wanted = [i for i in wanted if i in POSTGRES_CHECKS]
     checks = postgres.run(target, settings, pg_wanted, migrations_dir) if pg_wanted else []
-    checks += redis_checks.run(redis_url, settings, [i for i in wanted if i in REDIS_CHECKS])
+    redis_wanted = [i for i in wanted if i in REDIS_CHECKS]
+    checks += redis_checks.run(redis_url, settings, redis_wanted, redis_source)
     return Report(checks, time.perf_counter() - started)

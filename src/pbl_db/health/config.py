@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pbl_db.errors import ConfigError
+from pbl_db.errors import ConfigError, shown
 from pbl_db.health.model import Threshold, parse_limit
 
 GB = 1024**3
@@ -91,14 +91,15 @@ class Settings:
     def set_limit(self, check_id: str, level: str, value: Any) -> None:
         if check_id not in self.thresholds:
             raise ConfigError(
-                f"unknown check {check_id!r}", f"known checks: {', '.join(CHECK_IDS)}"
+                f"unknown check {shown(repr(check_id))}", f"known checks: {', '.join(CHECK_IDS)}"
             )
         current = self.thresholds[check_id]
         if not current.unit:
             raise ConfigError(
                 f"check {check_id!r} has no thresholds", "it judges by state, not by a number"
             )
-        limit = None if value in (None, "", "none", "off") else parse_limit(value, current.unit)
+        off = isinstance(value, str) and value.strip().lower() in ("", "none", "off")
+        limit = None if value is None or off else parse_limit(value, current.unit)
         if level == "warn":
             self.thresholds[check_id] = replace(current, warn=limit)
         else:
@@ -106,7 +107,9 @@ class Settings:
 
     def set_option(self, name: str, value: Any) -> None:
         if name not in OPTIONS:
-            raise ConfigError(f"unknown setting {name!r}", f"known: {', '.join(OPTIONS)}")
+            raise ConfigError(
+                f"unknown setting {shown(repr(name))}", f"known: {', '.join(OPTIONS)}"
+            )
         self.options[name] = parse_limit(value, OPTIONS[name][1])
 
 
@@ -115,7 +118,7 @@ def _pairs(values: Iterable[str], flag: str) -> Iterable[tuple[str, str]]:
         check_id, sep, value = item.partition("=")
         if not sep or not check_id.strip():
             raise ConfigError(
-                f"bad {flag} {item!r}", f"use {flag} CHECK=VALUE, e.g. connections=80%"
+                f"bad {flag} {shown(repr(item))}", f"use {flag} CHECK=VALUE, e.g. connections=80%"
             )
         yield check_id.strip(), value.strip()
 
@@ -130,33 +133,76 @@ def load_settings(
     settings = Settings()
     path = config_file or os.environ.get("PBL_HEALTH_CONFIG")
     if path:
-        _apply_file(settings, Path(path))
+        _apply_file(settings, Path(path), "--config" if config_file else "PBL_HEALTH_CONFIG")
     for check_id, value in _pairs(warn, "--warn"):
         settings.set_limit(check_id, "warn", value)
     for check_id, value in _pairs(crit, "--crit"):
         settings.set_limit(check_id, "crit", value)
     for name, value in _pairs(options, "--set"):
         settings.set_option(name, value)
+    _check_order(settings)
     return settings
 
 
-def _apply_file(settings: Settings, path: Path) -> None:
+def _check_order(settings: Settings) -> None:
+    """warn must come before crit in the direction values get worse, or it could never show."""
+    for check_id, th in settings.thresholds.items():
+        if th.warn is None or th.crit is None:
+            continue
+        if th.below and th.warn < th.crit:
+            raise ConfigError(
+                f"{check_id}: warn {th.warn:g}{_unit(th.unit)} is below crit "
+                f"{th.crit:g}{_unit(th.unit)} (lower values are worse here)",
+                "give a warn threshold at or above the crit one",
+            )
+        if not th.below and th.warn > th.crit:
+            raise ConfigError(
+                f"{check_id}: warn {th.warn:g}{_unit(th.unit)} is above crit "
+                f"{th.crit:g}{_unit(th.unit)}",
+                "give a warn threshold at or below the crit one",
+            )
+
+
+def _unit(unit: str) -> str:
+    return "" if unit == "count" else f" {unit}" if unit == "months" else unit
+
+
+def _apply_file(settings: Settings, path: Path, option: str) -> None:
     import tomllib
 
+    from pbl_db.pathcheck import input_file
+
+    input_file(path, option)
+    where = shown(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"health config {path} not found", "check the path") from None
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read health config {path}: {exc}", "fix the TOML") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"health config {where} ({option}) is not UTF-8 text (byte {exc.start + 1})",
+            "save it as UTF-8 TOML",
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read health config {where} ({option}): {exc.strerror or exc}",
+            "check the path",
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"cannot read health config {where}: {shown(exc)}", "fix the TOML"
+        ) from None
     checks = data.get("checks", {})
     if not isinstance(checks, Mapping):
-        raise ConfigError(f"{path}: [checks] must be a table", "see docs/health.md")
+        raise ConfigError(f"{where}: [checks] must be a table", "see docs/health.md")
     for check_id, entry in checks.items():
         if not isinstance(entry, Mapping):
-            raise ConfigError(f"{path}: [checks.{check_id}] must be a table", "see docs/health.md")
+            raise ConfigError(
+                f"{where}: [checks.{shown(check_id)}] must be a table", "see docs/health.md"
+            )
         for key, value in entry.items():
-            if key in ("warn", "crit"):
-                settings.set_limit(check_id, key, value)
-            else:
-                settings.set_option(f"{check_id}.{key}", value)
+            try:
+                if key in ("warn", "crit"):
+                    settings.set_limit(check_id, key, value)
+                else:
+                    settings.set_option(f"{check_id}.{key}", value)
+            except ConfigError as exc:
+                raise ConfigError(f"{where}: {exc.message}", exc.hint) from None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import re
+import sys
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from pbl_db.errors import ConfigError
+from pbl_db.errors import ConfigError, shown
 
 
 class Status(Enum):
@@ -95,30 +97,48 @@ _SIZE = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3, "tb": 1024**4}
 _TIME = {"ms": 0.001, "s": 1, "sec": 1, "min": 60, "m": 60, "h": 3600, "d": 86400}
 
 
-def parse_limit(text: str | float | int, unit: str) -> float:
-    """A threshold as given by an operator: '90%', '1.3e9', '60s', '5min', '1GB', '250ms'."""
-    if isinstance(text, bool):
-        raise ConfigError(f"bad threshold {text!r}", "give a number")
-    if isinstance(text, (int, float)):
-        return float(text)
+def parse_limit(text: object, unit: str) -> float:
+    """A threshold as given by an operator: '90%', '1.3e9', '60s', '5min', '1GB', '250ms'.
+
+    The same rules whether it comes from the command line or a TOML number: finite, not
+    negative (a huge finite value is allowed; inf and nan are refused)."""
+    if isinstance(text, bool) or not isinstance(text, str | int | float):
+        raise ConfigError(f"bad threshold {shown(repr(text))}", "give a number")
+    if isinstance(text, int | float):
+        return _checked(float(text) if abs(text) < 1e308 else math.inf, text)
     raw = text.strip().lower().replace("_", "")
     match = re.fullmatch(r"([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([a-z%]*)", raw)
     if not match:
-        raise ConfigError(f"bad threshold {text!r}", "give a number, optionally with a unit")
+        raise ConfigError(
+            f"bad threshold {shown(repr(text))}",
+            "give a number (not negative), optionally with a unit",
+        )
     number, suffix = float(match.group(1)), match.group(2)
     if not suffix:
-        return number
+        return _checked(number, text)
     if unit == "%" and suffix == "%":
-        return number
+        return _checked(number, text)
     if unit == "B" and suffix in _SIZE:
-        return number * _SIZE[suffix]
+        return _checked(number * _SIZE[suffix], text)
     if unit in ("s", "ms") and suffix in _TIME:
         seconds = number * _TIME[suffix]
-        return seconds * 1000 if unit == "ms" else seconds
+        return _checked(seconds * 1000 if unit == "ms" else seconds, text)
     raise ConfigError(
-        f"bad threshold {text!r}: unit {suffix!r} does not fit a value in {unit}",
+        f"bad threshold {shown(repr(text))}: unit {shown(repr(suffix))} does not fit a value "
+        f"in {unit}",
         "use e.g. 90% for percentages, 60s or 5min for durations, 1GB for sizes",
     )
+
+
+def _checked(value: float, given: object) -> float:
+    if not math.isfinite(value):
+        raise ConfigError(
+            f"bad threshold {shown(repr(given))}: not a finite number",
+            f"give a number up to {sys.float_info.max:.3g}",
+        )
+    if value < 0:
+        raise ConfigError(f"bad threshold {shown(repr(given))}: negative", "give 0 or more")
+    return value
 
 
 def human_bytes(value: float | None, sep: str = "") -> str:

@@ -9,8 +9,36 @@ from pbl_db.health.config import Settings
 from pbl_db.health.model import Check, Status
 
 
-def run(url: str | None, settings: Settings, wanted: list[str]) -> list[Check]:
-    """SKIP without a Redis URL; CRIT when Redis does not answer."""
+def url_problem(url: str) -> str | None:
+    """Why a Redis URL cannot be used (never quoting its password), or None."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "it is not a URL"
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        return "the scheme must be redis://, rediss:// or unix://"
+    try:
+        parts.port  # noqa: B018 - parsing it is the check
+    except ValueError:
+        return "the port is not a number from 0 to 65535"
+    host = parts.hostname or ""
+    if parts.scheme != "unix" and host:
+        if len(host) > 253 or any(len(label) > 63 for label in host.split(".")):
+            return "the host name is too long (at most 63 characters a label, 253 in all)"
+        try:
+            host.encode("idna")
+        except UnicodeError:
+            return "the host name is not valid"
+    return None
+
+
+def run(
+    url: str | None, settings: Settings, wanted: list[str], source: str = "REDIS_URL"
+) -> list[Check]:
+    """SKIP without a Redis URL; CRIT when Redis does not answer or the URL (from `source`:
+    --redis-url or REDIS_URL) is malformed."""
     if not wanted:
         return []
     if not url:
@@ -19,16 +47,27 @@ def run(url: str | None, settings: Settings, wanted: list[str]) -> list[Check]:
 
     from pbl_db.cache import ping, redis_client
 
+    def down(message: str, hint: str) -> list[Check]:
+        first = Check("redis_ping", Status.CRIT, f"Redis down: {message}", hint=hint)
+        rest = [
+            Check(i, Status.UNKNOWN, "not run: Redis down") for i in wanted if i != "redis_ping"
+        ]
+        return ([first] if "redis_ping" in wanted else []) + rest
+
+    problem = url_problem(url)
+    if problem:
+        return down(f"malformed {source}: {problem}", "expected redis://host:port/db")
     try:
         client = redis_client(url)
         rtt = ping(client)
         info: dict[str, Any] = client.info()
     except PblError as exc:
-        first = Check("redis_ping", Status.CRIT, f"Redis down: {exc.message}", hint=exc.hint or "")
-        rest = [
-            Check(i, Status.UNKNOWN, "not run: Redis down") for i in wanted if i != "redis_ping"
-        ]
-        return ([first] if "redis_ping" in wanted else []) + rest
+        # pbl_db.cache names REDIS_URL; say where this URL came from
+        return down(
+            exc.message.replace("REDIS_URL", source), (exc.hint or "").replace("REDIS_URL", source)
+        )
+    except UnicodeError:
+        return down(f"malformed {source}: the host name is not valid", "check the URL")
     except redis.RedisError as exc:
         return [Check(i, Status.CRIT, f"Redis error: {exc}") for i in wanted]
     finally:

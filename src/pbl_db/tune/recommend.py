@@ -9,8 +9,10 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pbl_db.errors import ConfigError
 
@@ -82,20 +84,34 @@ def format_kb(kb: int) -> str:
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt])i?b?\s*$", re.IGNORECASE)
+# up to 16TB every computed value stays inside the server's limits (shared_buffers at most
+# 8TB, effective_cache_size 16TB): nothing derived from --memory is ever clamped
+MAX_MEMORY_KB = 16 * 1024 * GB_KB
+MAX_CPUS = 1024
+MAX_CONNECTIONS = 10_000
 
 
 def parse_memory(text: str) -> int:
     """'8GB', '512MB', '1.5g', '16GiB' -> kB (binary units, as pgtune). A unit is required."""
+    from pbl_db.errors import shown
+
     match = _SIZE.match(text)
     if not match:
         raise ConfigError(
-            f"--memory {text!r} is not a size", "write it with a unit, e.g. --memory 8GB or 512MB"
+            f"--memory {shown(repr(text))} is not a size",
+            "write it with a unit, e.g. --memory 8GB or 512MB",
         )
     factor = {"k": 1, "m": MB_KB, "g": GB_KB, "t": 1024 * GB_KB}[match.group(2).lower()]
-    kb = int(float(match.group(1)) * factor)
+    number = float(match.group(1)) * factor
+    if not math.isfinite(number) or number > MAX_MEMORY_KB:
+        raise ConfigError(
+            f"--memory {shown(text)} is beyond 16TB", "give the server's RAM, 256MB to 16TB"
+        )
+    kb = int(number)
     if kb < 256 * MB_KB:
         raise ConfigError(
-            f"--memory {text} is below 256MB", "pgtune's formulas are meant for 256MB and more"
+            f"--memory {shown(text)} is below 256MB",
+            "pgtune's formulas are meant for 256MB and more",
         )
     return kb
 
@@ -376,3 +392,170 @@ def machine_resources() -> tuple[int, int]:
     except (OSError, ValueError):
         pass
     return memory // KB, cpus
+
+
+# --- checking a --set value the way the server parses it (guc.c) ----------------------------
+# ALTER SYSTEM cannot run in a transaction and SET refuses server-start settings, so neither
+# can try a value without writing it; these functions read it the way guc.c's parse_bool,
+# parse_int, parse_real and the enum lookup do, against pg_settings' vartype, unit, min_val,
+# max_val and enumvals. A dry run and a real run call the same check. Text settings (paths,
+# time zones, lists) are left to the server, which judges them when the real run writes.
+
+# per base unit family, largest first: guc.c rounds a fraction to the next smaller unit
+_MEMORY_ORDER = ("TB", "GB", "MB", "kB", "B")
+_TIME_ORDER = ("d", "h", "min", "s", "ms", "us")
+_C_SPACE = " \t\n\r\f\v"
+_C_INT = re.compile(r"[+-]?(?:0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
+_C_FLOAT = re.compile(
+    r"[+-]?(?:0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?\d+)?"
+    r"|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+    r"|inf(?:inity)?|nan(?:\([0-9A-Za-z_]*\))?)",
+    re.IGNORECASE,
+)
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+_HIDDEN_BOOLS = frozenset({"true", "false", "yes", "no", "1", "0"})
+_LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
+
+
+def pg_bool(text: str) -> bool | None:
+    """guc.c's parse_bool: a prefix of true/false/yes/no, on, of(f), 1 or 0; else None."""
+    low = text.lower()
+    if not low:
+        return None
+    for word, value in (("true", True), ("false", False), ("yes", True), ("no", False)):
+        if word.startswith(low):
+            return value
+    if low == "on":
+        return True
+    if low in ("of", "off"):
+        return False
+    return {"1": True, "0": False}.get(low)
+
+
+def _strtod(text: str) -> tuple[float, str] | None:
+    match = _C_FLOAT.match(text)
+    if match is None:
+        return None
+    token = match.group()
+    body = token.lstrip("+-").lower()
+    if body.startswith("nan"):
+        value = math.nan
+    elif body.startswith("inf"):
+        value = -math.inf if token.startswith("-") else math.inf
+    elif body.startswith("0x"):
+        value = float.fromhex(token)
+    else:
+        value = float(token)
+        digits = re.sub(r"[eE].*", "", body).strip("0.")
+        if math.isinf(value) or (value == 0 and digits):  # ERANGE: overflow or underflow
+            return None
+    return value, text[match.end() :]
+
+
+def _c_number(text: str, integer: bool) -> tuple[float, str] | None:
+    """(number, what follows it) as strtol (integer: base 0, then strtod on '.', 'e' or an
+    overflow, as parse_int does) or strtod read them; None when no number starts the text."""
+    text = text.lstrip(_C_SPACE)
+    if integer:
+        match = _C_INT.match(text)
+        if match is not None:
+            token, rest = match.group(), text[match.end() :]
+            body = token.lstrip("+-")
+            if body[:2].lower() == "0x":
+                value = int(body[2:], 16)
+            elif body.startswith("0"):
+                value = int(body, 8)
+            else:
+                value = int(body)
+            value = -value if token.startswith("-") else value
+            if rest[:1] not in (".", "e", "E") and _LONG_MIN <= value <= _LONG_MAX:
+                return float(value), rest
+    return _strtod(text)
+
+
+def _base_value(number: float, rest: str, unit: str | None) -> float | None:
+    """number with its unit suffix (rest) in the setting's unit (guc.c convert_to_base_unit)."""
+    rest = rest.lstrip(_C_SPACE)
+    if not rest:
+        return number
+    base = re.fullmatch(r"(\d*)([A-Za-z]+)", unit or "")
+    if base is None:
+        return None  # the setting takes no unit
+    token = rest[:3] if not any(c in _C_SPACE for c in rest[:3]) else rest.split()[0]
+    if rest[len(token) :].strip(_C_SPACE):
+        return None
+    count, base_unit = int(base.group(1) or 1), base.group(2)
+    for order, sizes in ((_MEMORY_ORDER, MEMORY_UNITS), (_TIME_ORDER, TIME_UNITS_MS)):
+        if token in sizes and base_unit in sizes:
+            scale = count * sizes[base_unit]
+            value = number * sizes[token] / scale
+            place = order.index(token)
+            if place + 1 < len(order):  # round to the next smaller unit, as guc.c does
+                step = sizes[order[place + 1]] / scale
+                value = round(value / step) * step
+            return value
+    return None
+
+
+def _range_text(info: Mapping[str, Any]) -> str:
+    unit = info.get("unit")
+    low, high = info.get("min_val"), info.get("max_val")
+    suffix = f" (in units of {unit})" if unit else ""
+    return f"{low} to {high}{suffix}"
+
+
+def _units_text(unit: str | None) -> str:
+    base = re.fullmatch(r"\d*([A-Za-z]+)", unit or "")
+    if base is None:
+        return ""
+    if base.group(1) in MEMORY_UNITS:
+        return "; units B, kB, MB, GB, TB"
+    if base.group(1) in TIME_UNITS_MS:
+        return "; units us, ms, s, min, h, d"
+    return ""
+
+
+def check_value(name: str, value: str, info: Mapping[str, Any]) -> None:
+    """Refuse (ConfigError) a value the server would refuse for this setting (info: its
+    pg_settings row): a bad boolean, number, unit or enum value, or one out of range."""
+    from pbl_db.errors import shown
+
+    given = f"--set {name}={shown(value, 60)}"
+    vartype = str(info.get("vartype"))
+    if info.get("context") == "internal":
+        raise ConfigError(
+            f"{given}: {name} is fixed when PostgreSQL is built or initialized",
+            "it cannot be set; leave it out",
+        )
+    if vartype == "bool":
+        if pg_bool(value) is None:
+            raise ConfigError(f"{given}: not a boolean", f"{name} takes on or off")
+    elif vartype in ("integer", "real"):
+        unit = info.get("unit")
+        unit_text = str(unit) if unit else None
+        word = "an integer" if vartype == "integer" else "a number"
+        allowed = f"{name} takes {word} from {_range_text(info)}{_units_text(unit_text)}"
+        parsed = _c_number(value, vartype == "integer")
+        number = None if parsed is None else _base_value(parsed[0], parsed[1], unit_text)
+        if number is None or math.isnan(number):
+            raise ConfigError(
+                f"{given}: not {word}" + (" with a valid unit" if unit else ""), allowed
+            )
+        if vartype == "integer":
+            if math.isinf(number) or not _INT_MIN <= round(number) <= _INT_MAX:
+                raise ConfigError(f"{given}: outside the allowed range", allowed)
+            number = float(round(number))
+        low, high = info.get("min_val"), info.get("max_val")
+        if (
+            low is not None
+            and high is not None
+            and not float(str(low)) <= number <= float(str(high))
+        ):
+            raise ConfigError(f"{given}: outside the allowed range", allowed)
+    elif vartype == "enum":
+        choices = [str(v) for v in (info.get("enumvals") or [])]
+        lowered = {c.lower() for c in choices}
+        # guc.c also takes hidden spellings: the boolean ones where on/off are choices
+        alias = {"on", "off"} <= lowered and value.lower() in _HIDDEN_BOOLS
+        if choices and value.lower() not in lowered and not alias:
+            raise ConfigError(f"{given}: not one of its values", f"use one of {', '.join(choices)}")

@@ -23,13 +23,15 @@ from psycopg.rows import dict_row
 
 from pbl_db import queries
 from pbl_db.connection import Target, connect
-from pbl_db.errors import BusyError, ConfigError, OperationFailed, RefusedError
+from pbl_db.errors import BusyError, ConfigError, OperationFailed, RefusedError, shown
 from pbl_db.replica import require_primary
 from pbl_db.server_settings import alter_system, same_entry
 from pbl_db.tune import recommend
 from pbl_db.tune.recommend import Inputs, Recommendation
 
 RELOAD_WAIT_SECONDS = 10.0
+MAX_HISTORY = 100_000
+MAX_CHANGE_ID = 2**63 - 1  # pbl_tune_history.id is a bigint
 AUTO_CONF = "postgresql.auto.conf"
 _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_.")
 
@@ -244,7 +246,7 @@ def _recommendations(
     for name, value in request.overrides:
         if not name or not set(name) <= _NAME_CHARS:
             raise ConfigError(
-                f"--set {name}={value}: not a setting name", "e.g. --set work_mem=64MB"
+                f"--set {shown(name)}: not a setting name", "e.g. --set work_mem=64MB"
             )
         recs = [r for r in recs if r.name != name]
         recs.append(Recommendation(name, value, "--set"))
@@ -327,10 +329,43 @@ def _row(rec: Recommendation, info: dict[str, Any] | None, major: int) -> Settin
     )
 
 
+def check_request(request: Request) -> None:
+    """Refuse (ConfigError) inputs out of range before connecting: the same in a dry run."""
+    if request.memory is not None:
+        recommend.parse_memory(request.memory)
+    for option, value, high in (
+        ("--cpus", request.cpus, recommend.MAX_CPUS),
+        ("--connections", request.connections, recommend.MAX_CONNECTIONS),
+    ):
+        if value is not None and not 1 <= value <= high:
+            raise ConfigError(f"{option} must be between 1 and {high:,}", f"give {option} N")
+
+
+def _check_overrides(conn: Conn, request: Request, infos: dict[str, dict[str, Any]]) -> None:
+    """Every --set names a setting of this server and gives a value it would accept."""
+    major = conn.info.server_version // 10000
+    for name, value in request.overrides:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ConfigError(
+                f"--set {shown(name)}: the value is not valid UTF-8 text", "retype it"
+            ) from None
+        info = infos.get(name)
+        if info is None:
+            raise ConfigError(
+                f"--set {shown(name)}: not a setting of PostgreSQL {major}",
+                "check the name (SHOW ALL lists them; an extension's need it loaded)",
+            )
+        recommend.check_value(name, value, info)
+
+
 def _report(conn: Conn, request: Request) -> Report:
+    check_request(request)
     notes: list[str] = []
     recs, inputs = _recommendations(conn, request, notes)
     infos = _settings(conn, [r.name for r in recs])
+    _check_overrides(conn, request, infos)
     major = conn.info.server_version // 10000
     rows = [_row(rec, infos.get(rec.name), major) for rec in recs]
     return Report(request.profile, conn.info.server_version, inputs, rows, notes)
@@ -338,6 +373,7 @@ def _report(conn: Conn, request: Request) -> Report:
 
 def show(target: Target, request: Request) -> Report:
     """Recommendations next to the current values, their source and restart needs."""
+    check_request(request)
     with connect(target) as conn:
         return _report(conn, request)
 
@@ -346,8 +382,8 @@ def show(target: Target, request: Request) -> Report:
 
 
 def _names(names: Sequence[str], limit: int = 4) -> str:
-    shown = ", ".join(names[:limit])
-    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+    listed = ", ".join(names[:limit])
+    return listed + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def _check_privileges(conn: Conn, names: Sequence[str]) -> None:
@@ -422,8 +458,14 @@ def _server_message(exc: psycopg.Error) -> str:
     return f"{primary} ({extra.rstrip('.')})" if extra else primary
 
 
-def _write(conn: Conn, steps: Sequence[Step], undo: dict[str, str | None]) -> None:
-    """Run the steps in order; on a rejection, put the ones already run back as they were."""
+def _write(
+    conn: Conn,
+    steps: Sequence[Step],
+    undo: dict[str, str | None],
+    given: frozenset[str] = frozenset(),
+) -> None:
+    """Run the steps in order; on a rejection, put the ones already run back as they were.
+    A rejected value of a setting in `given` (the operator's --set) is a ConfigError."""
     done: list[str] = []
     for step in steps:
         try:
@@ -435,9 +477,10 @@ def _write(conn: Conn, steps: Sequence[Step], undo: dict[str, str | None]) -> No
                     f"ALTER SYSTEM on {step.name}: {_server_message(exc)}",
                     f"nothing was changed{restored}; connect as a superuser",
                 ) from None
-            shown = "RESET" if step.value is None else f"= {step.value!r}"
-            raise OperationFailed(
-                f"the server rejected {step.name} {shown}: {_server_message(exc)}",
+            what = "RESET" if step.value is None else f"= {shown(repr(step.value))}"
+            error = ConfigError if step.name in given else OperationFailed
+            raise error(
+                f"the server rejected {step.name} {what}: {shown(_server_message(exc), 200)}",
                 f"nothing was changed{restored}; fix the value and run again",
             ) from None
         done.append(step.name)
@@ -509,6 +552,7 @@ def apply(
 
     `confirm(plan)` is called before anything is written; it may raise to stop.
     """
+    check_request(request)
     with connect(target) as conn:
         require_primary(conn, "pbl tune apply")
         report = _report(conn, request)
@@ -517,7 +561,8 @@ def apply(
         unknown = [n for n in only if n not in known]
         if unknown:
             raise ConfigError(
-                f"--only {', '.join(unknown)}: not among the {request.profile} recommendations",
+                f"--only {shown(', '.join(unknown))}: not among the {request.profile} "
+                "recommendations",
                 f"choose from {', '.join(sorted(known))}, or add it with --set NAME=VALUE",
             )
         if only:
@@ -550,7 +595,7 @@ def apply(
             _check_privileges(conn, names)
             before = _auto_conf(conn)
             undo = {n: before.get(n) for n in names}
-            _write(conn, outcome.steps, undo)
+            _write(conn, outcome.steps, undo, frozenset(n for n, _ in request.overrides))
             try:
                 outcome.change_id = _record(conn, report, outcome.steps, before)
             except psycopg.Error as exc:
@@ -612,7 +657,9 @@ def _history_rows(conn: Conn, change_id: int | None, limit: int) -> list[dict[st
 
 
 def history(target: Target, limit: int = 50) -> list[dict[str, Any]]:
-    """Recorded changes, newest first."""
+    """Recorded changes, newest first (limit: 1 to 100,000)."""
+    if not 1 <= limit <= MAX_HISTORY:
+        raise ConfigError(f"--limit must be between 1 and {MAX_HISTORY:,}", "e.g. --limit 50")
     with connect(target) as conn:
         return _history_rows(conn, None, limit)
 
@@ -626,6 +673,10 @@ def revert(
     confirm: Callable[[Outcome], None] | None = None,
 ) -> Outcome:
     """Restore what a change replaced (the newest change still in place when no id is given)."""
+    if change_id is not None and not 1 <= change_id <= MAX_CHANGE_ID:
+        raise ConfigError(
+            f"--change must be between 1 and {MAX_CHANGE_ID:,}", "pbl tune history lists them"
+        )
     with connect(target) as conn:
         require_primary(conn, "pbl tune revert")
         if change_id is None:
