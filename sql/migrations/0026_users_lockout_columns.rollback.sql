@@ -13,6 +13,8 @@ DROP FUNCTION pbl_record_login_failure(uuid);
 DROP FUNCTION pbl_lockout_user_tenant(uuid);
 
 ALTER FUNCTION pbl_lockout_count_success(uuid) SECURITY INVOKER;
+-- squawk-ignore renaming-object
 ALTER FUNCTION pbl_lockout_count_success(uuid) RENAME TO pbl_record_login_success;
 ALTER FUNCTION pbl_lockout_count_failure(uuid) SECURITY INVOKER;
+-- squawk-ignore renaming-object
 ALTER FUNCTION pbl_lockout_count_failure(uuid) RENAME TO pbl_record_login_failure;
