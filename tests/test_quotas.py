@@ -98,13 +98,16 @@ def service(db_url: str, tenant: uuid.UUID) -> Iterator[psycopg.Connection]:
 
 
 SESSIONS, ATTEMPTS = 8, 3
+RETRYABLE = ("40001", "40P01")  # serialization failure, deadlock
 
 
 def race(
     db_url: str, tenant: uuid.UUID, isolation: str, insert: Callable[[psycopg.Connection], object]
 ) -> list[str]:
     """SESSIONS service sessions, started together, each trying ATTEMPTS one-row transactions;
-    the SQLSTATEs of the refused ones."""
+    the SQLSTATEs of the refused ones. A serialization failure or deadlock is retried, as a
+    client must: it is not an answer, and counting it as one made the outcome depend on
+    timing (under REPEATABLE READ every try of a worker could fail to serialize)."""
     start = threading.Barrier(SESSIONS)
     refusals: list[str] = []
     lock = threading.Lock()
@@ -118,12 +121,16 @@ def race(
             )
             start.wait()
             for _ in range(ATTEMPTS):
-                try:
-                    with svc.transaction():
-                        insert(svc)
-                except psycopg.Error as exc:
-                    with lock:
-                        refusals.append(exc.sqlstate or "")
+                for _retry in range(100):
+                    try:
+                        with svc.transaction():
+                            insert(svc)
+                    except psycopg.Error as exc:
+                        if exc.sqlstate in RETRYABLE:
+                            continue
+                        with lock:
+                            refusals.append(exc.sqlstate or "")
+                    break
 
     threads = [threading.Thread(target=worker) for _ in range(SESSIONS)]
     for t in threads:
@@ -165,9 +172,7 @@ def test_concurrent_sessions_at_the_limit_leave_exactly_the_limit(  # type: igno
     assert row == (limit,)
     assert usage(conn, tenant) == (0, limit)
     assert len(refusals) == SESSIONS * ATTEMPTS - limit
-    # READ COMMITTED re-checks on the latest counter; REPEATABLE READ may fail to serialize
-    assert set(refusals) <= {"PBL03", "40001"}
-    assert "PBL03" in refusals or isolation == "repeatable read"
+    assert set(refusals) == {"PBL03"}  # each try past the limit, whatever the isolation
 
 
 def test_soft_and_hard_deletes_give_seats_back_and_a_restore_takes_one(conn) -> None:  # type: ignore[no-untyped-def]
@@ -366,9 +371,7 @@ def test_concurrent_applications_at_the_monthly_limit_leave_exactly_the_limit(  
     assert row == (limit,)
     assert monthly(conn, tenant) == {"2026-02": limit}
     assert len(refusals) == SESSIONS * ATTEMPTS - limit
-    # a retryable serialization failure or deadlock, never a row over the limit
-    assert set(refusals) <= {"PBL03", "40001", "40P01"}
-    assert "PBL03" in refusals or isolation == "repeatable read"
+    assert set(refusals) == {"PBL03"}  # retried serialization failures aside, never over
 
 
 def test_writers_of_one_tenant_do_not_wait_for_each_other(conn, db_url: str) -> None:  # type: ignore[no-untyped-def]
