@@ -1,5 +1,5 @@
 -- Undo 0024_tenant_lock. The role pbl_tenant_lock_required is cluster-wide: it is dropped only
--- when no database's object, grant or member uses it.
+-- when no database's object, grant or member uses it, and the migrating role may drop it.
 CREATE OR REPLACE FUNCTION pbl_application_stats_epoch() RETURNS bigint
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -58,7 +58,13 @@ BEGIN
                        WHERE refclassid = 'pg_catalog.pg_authid'::regclass AND refobjid = role_oid)
        AND NOT EXISTS (SELECT FROM pg_catalog.pg_auth_members AS m
                        WHERE m.roleid = role_oid OR m.member = role_oid) THEN
-        DROP ROLE pbl_tenant_lock_required;
+        BEGIN
+            DROP ROLE pbl_tenant_lock_required;
+        EXCEPTION WHEN insufficient_privilege THEN
+            -- from PostgreSQL 16 only a role with ADMIN OPTION on it may drop it: a migrating
+            -- role that did not create it leaves it (it grants nothing by itself)
+            RAISE NOTICE 'role pbl_tenant_lock_required left in place: % may not drop it', current_user;
+        END;
     END IF;
 END
 $$;
