@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from pbl_db import maintenance
+from pbl_db import maintenance, timeouts
 from pbl_db.errors import ConfigError
 from tests.conftest import pbl_command
 from tests.support.wait import eventually
@@ -163,13 +163,13 @@ def test_a_bad_timeout_stops_before_the_plan(pbl, db_url, conn) -> None:
 
 
 def test_timeouts_are_checked_without_a_server() -> None:
-    assert maintenance.check_timeouts("5", "0") == {
+    assert timeouts.check_timeouts("5", "0") == {
         "lock_timeout": "5000ms",
         "statement_timeout": "0ms",
     }
     for bad in ("abc", "-1", "nan", "25d", "1e3", "100000000000000000000h"):
         with pytest.raises(ConfigError, match="--lock-timeout"):
-            maintenance.check_timeouts(bad, "0")
+            timeouts.check_timeouts(bad, "0")
     with pytest.raises(ConfigError, match="too large"):
         maintenance.parse_size("1" * 400)
 

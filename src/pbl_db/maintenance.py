@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from pbl_db import paths
 from pbl_db.errors import BusyError, ConfigError, OperationFailed, shown
 from pbl_db.relations import pretty_size, qualified
+from pbl_db.timeouts import check_timeouts
 
 if TYPE_CHECKING:
     import psycopg
@@ -50,22 +51,6 @@ def parse_size(text: str) -> int:
     if not size <= MAX_SIZE:  # also inf from a very long number
         raise ConfigError(f"size {shown(text)!r} is too large: at most 1024TB", "e.g. 100MB")
     return int(size)
-
-
-def normalise_timeout(value: str, option: str = "timeout") -> str:
-    """'5' means 5 s (PostgreSQL alone would read ms); units: us, ms, s, min, h, d; 0 is none.
-    Returned in ms; a value PostgreSQL would refuse is refused here (ConfigError)."""
-    from pbl_db.timeouts import normalise_timeout as checked
-
-    return checked(value, option)
-
-
-def check_timeouts(lock_timeout: str, statement_timeout: str) -> dict[str, str]:
-    """Both timeouts as run() sets them; call before planning so a bad one stops everything."""
-    return {
-        "lock_timeout": normalise_timeout(lock_timeout, "--lock-timeout"),
-        "statement_timeout": normalise_timeout(statement_timeout, "--statement-timeout"),
-    }
 
 
 def maintenance_dir(override: str | None = None) -> Path:

@@ -47,3 +47,12 @@ def normalise_timeout(value: str, option: str = "--lock-timeout") -> str:
     """The value to SET lock_timeout / statement_timeout to, e.g. '5s' -> '5000ms'; every bad
     value is refused here (ConfigError, exit 2), so the server never rejects one."""
     return f"{parse_timeout_ms(value, option)}ms"
+
+
+def check_timeouts(lock_timeout: str, statement_timeout: str) -> dict[str, str]:
+    """Both session timeouts as they are SET ('5s' -> '5000ms'), each checked; call before any
+    planning so a bad one stops everything."""
+    return {
+        "lock_timeout": normalise_timeout(lock_timeout, "--lock-timeout"),
+        "statement_timeout": normalise_timeout(statement_timeout, "--statement-timeout"),
+    }

@@ -140,10 +140,10 @@ def analyze(
     as_json: Json = False,
 ) -> None:
     """ANALYZE the spec's tables (applications, devices, audit_logs), --table ones, or --all."""
-    from pbl_db import maintenance
+    from pbl_db import maintenance, timeouts
     from pbl_db.connection import connect
 
-    maintenance.check_timeouts(lock_timeout, statement_timeout)
+    timeouts.check_timeouts(lock_timeout, statement_timeout)
     resolved = target(database_url)
     with connect(resolved) as conn:
         tasks = maintenance.plan_analyze(conn, table or (), all_tables=all_tables, sql_dir=sql_dir)
@@ -186,11 +186,11 @@ def vacuum(
     """VACUUM (never FULL unless --full) the spec's tables, --table ones, or --all."""
     import sys
 
-    from pbl_db import maintenance
+    from pbl_db import maintenance, timeouts
     from pbl_db.connection import connect
     from pbl_db.errors import RefusedError
 
-    maintenance.check_timeouts(lock_timeout, statement_timeout)
+    timeouts.check_timeouts(lock_timeout, statement_timeout)
     resolved = target(database_url)
     with connect(resolved) as conn:
         tasks = maintenance.plan_vacuum(
@@ -261,11 +261,11 @@ def reindex(
 ) -> None:
     """Rebuild invalid indexes (and bloated ones with --bloat-over); drop the invalid
     *_ccnew/*_ccold leftovers of a failed REINDEX CONCURRENTLY."""
-    from pbl_db import maintenance
+    from pbl_db import maintenance, timeouts
     from pbl_db.connection import connect
 
     threshold = maintenance.parse_size(bloat_over) if bloat_over is not None else None
-    maintenance.check_timeouts(lock_timeout, statement_timeout)
+    timeouts.check_timeouts(lock_timeout, statement_timeout)
 
     resolved = target(database_url)
     with connect(resolved) as conn:

@@ -34,6 +34,7 @@ from pbl_db.errors import BusyError, ConfigError, OperationFailed, RefusedError,
 from pbl_db.migrate.source import MigrationFile, load_migrations
 from pbl_db.migrate.state import MigrationStatus, read_state, statuses
 from pbl_db.replica import require_primary
+from pbl_db.timeouts import check_timeouts
 
 EventSink = Callable[[str], None]
 
@@ -49,8 +50,7 @@ class Settings:
 
     def check(self) -> None:
         """Refuse a bad value before anything connects (ConfigError, exit 2)."""
-        normalise_timeout(self.lock_timeout, "--lock-timeout")
-        normalise_timeout(self.statement_timeout, "--statement-timeout")
+        check_timeouts(self.lock_timeout, self.statement_timeout)
         wait = self.lock_wait
         if not math.isfinite(wait) or not 0 <= wait <= MAX_LOCK_WAIT:
             raise ConfigError(
@@ -64,14 +64,6 @@ class Settings:
 class StepResult:
     id: str
     seconds: float
-
-
-def normalise_timeout(value: str, option: str = "timeout") -> str:
-    """'5' means 5 s (PostgreSQL alone would read ms); units: us, ms, s, min, h, d; 0 is none.
-    Returned in ms ('5s' -> '5000ms'); a value PostgreSQL would refuse is refused here."""
-    from pbl_db.timeouts import normalise_timeout as checked
-
-    return checked(value, option)
 
 
 class _Backend(PostgresqlPsycopgBackend):  # type: ignore[misc]
@@ -216,12 +208,7 @@ class Migrator:
             conn.close()
 
     def _timeouts(self) -> dict[str, str]:
-        return {
-            "lock_timeout": normalise_timeout(self.settings.lock_timeout, "--lock-timeout"),
-            "statement_timeout": normalise_timeout(
-                self.settings.statement_timeout, "--statement-timeout"
-            ),
-        }
+        return check_timeouts(self.settings.lock_timeout, self.settings.statement_timeout)
 
     def _check_timeouts(self, conn: psycopg.Connection[Any]) -> None:
         """Let the server judge the timeout values once, before any migration runs."""
